@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Glassbox: a deepfake-video detector that explains itself.
+/// One target per module (see docs/DESIGN.md); arrows point one way; only VideoIO sees C.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Glassbox",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "glassbox", targets: ["glassbox"]),
+        .library(name: "GlassboxKit", targets: ["GlassboxCLI"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg",
+                       pkgConfig: "libavformat libavcodec libavutil libswscale",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]),
+        .target(name: "Imaging", swiftSettings: optimized),
+        .target(name: "VideoIO", dependencies: ["CFFmpeg", "Imaging"], swiftSettings: optimized),
+        .target(name: "Faces", dependencies: ["Imaging"], swiftSettings: optimized),
+        .target(name: "Tensor", swiftSettings: optimized),
+        .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
+        .target(name: "Detector", dependencies: ["NN", "Faces", "VideoIO", "Imaging"], swiftSettings: optimized),
+        .target(name: "Synthesis", dependencies: ["Imaging", "Faces", "VideoIO"], swiftSettings: optimized),
+        .target(name: "Explain", dependencies: ["NN"], swiftSettings: optimized),
+        .target(name: "Robustness", dependencies: ["Detector", "Explain", "VideoIO"], swiftSettings: optimized),
+        .target(name: "Report", dependencies: ["Explain", "Robustness", "Detector"]),
+        .target(name: "GlassboxCLI", dependencies: ["VideoIO", "Imaging", "Faces", "Tensor", "NN", "Detector",
+                                                    "Synthesis", "Explain", "Robustness", "Report"]),
+        .executableTarget(name: "glassbox", dependencies: ["GlassboxCLI"]),
+
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "VideoIOTests", dependencies: ["VideoIO", "Imaging"]),
+        .testTarget(name: "FacesTests", dependencies: ["Faces", "Imaging"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain"]),
+        .testTarget(name: "RobustnessTests", dependencies: ["Robustness"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI"]),
+    ]
+)

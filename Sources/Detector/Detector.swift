@@ -1,0 +1,1 @@
+// Detector module: see docs/DESIGN.md

@@ -1,0 +1,1 @@
+// Explain module: see docs/DESIGN.md

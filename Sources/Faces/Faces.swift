@@ -1,0 +1,1 @@
+// Faces module: see docs/DESIGN.md

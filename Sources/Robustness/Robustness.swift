@@ -1,0 +1,1 @@
+// Robustness module: see docs/DESIGN.md

@@ -1,0 +1,1 @@
+// VideoIO module: see docs/DESIGN.md

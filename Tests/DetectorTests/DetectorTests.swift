@@ -1,0 +1,4 @@
+import Testing
+@testable import Detector
+
+@Suite struct DetectorPlaceholder {}

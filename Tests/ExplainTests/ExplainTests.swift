@@ -1,0 +1,4 @@
+import Testing
+@testable import Explain
+
+@Suite struct ExplainPlaceholder {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import Faces
+
+@Suite struct FacesPlaceholder {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import GlassboxCLI
+
+@Suite struct GlassboxCLIPlaceholder {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import Imaging
+
+@Suite struct ImagingPlaceholder {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import NN
+
+@Suite struct NNPlaceholder {}

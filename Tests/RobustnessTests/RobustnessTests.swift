@@ -1,0 +1,4 @@
+import Testing
+@testable import Robustness
+
+@Suite struct RobustnessPlaceholder {}

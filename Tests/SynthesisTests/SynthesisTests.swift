@@ -1,0 +1,4 @@
+import Testing
+@testable import Synthesis
+
+@Suite struct SynthesisPlaceholder {}

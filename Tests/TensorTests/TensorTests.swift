@@ -1,0 +1,4 @@
+import Testing
+@testable import Tensor
+
+@Suite struct TensorPlaceholder {}

@@ -1,0 +1,4 @@
+import Testing
+@testable import VideoIO
+
+@Suite struct VideoIOPlaceholder {}
