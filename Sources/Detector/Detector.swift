@@ -1,1 +1,0 @@
-// Detector module: see docs/DESIGN.md

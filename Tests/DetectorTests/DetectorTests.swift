@@ -1,4 +1,0 @@
-import Testing
-@testable import Detector
-
-@Suite struct DetectorPlaceholder {}
