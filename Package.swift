@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "Faces", dependencies: ["Imaging"], swiftSettings: optimized),
         .target(name: "Tensor", swiftSettings: optimized),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
-        .target(name: "Detector", dependencies: ["NN", "Faces", "VideoIO", "Imaging"], swiftSettings: optimized),
+        .target(name: "Detector", dependencies: ["NN", "Faces", "VideoIO", "Imaging", "Synthesis"], swiftSettings: optimized),
         .target(name: "Synthesis", dependencies: ["Imaging", "Faces", "VideoIO"], swiftSettings: optimized),
         .target(name: "Explain", dependencies: ["NN", "Imaging"], swiftSettings: optimized),
         .target(name: "Robustness", dependencies: ["Detector", "Explain", "VideoIO", "Imaging"], swiftSettings: optimized),
