@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Glassbox builds and tests against (idempotent).
 set -euo pipefail
-PACKAGES=(pkg-config ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev opencv-data)
+PACKAGES=(pkg-config unzip ffmpeg libavformat-dev libavcodec-dev libavutil-dev libswscale-dev opencv-data)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
