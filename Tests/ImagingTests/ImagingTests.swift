@@ -1,4 +1,0 @@
-import Testing
-@testable import Imaging
-
-@Suite struct ImagingPlaceholder {}
