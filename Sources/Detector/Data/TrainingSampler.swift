@@ -1,0 +1,143 @@
+import Foundation
+import Imaging
+import Synthesis
+import VideoIO
+
+/// How crops become network input: size and per-channel normalisation. Stored in the weights'
+/// metadata so that scanning prepares crops exactly as training did.
+public struct InputFormat: Codable, Sendable, Equatable {
+    /// Side of the square crop fed to the network.
+    public var size: Int = 128
+    /// The crop covers `margin` times the face box's longer side.
+    public var margin: Double = 1.3
+    /// Per-channel mean and standard deviation on the 0...1 scale.
+    public var mean: [Float] = [0.5, 0.5, 0.5]
+    public var std: [Float] = [0.25, 0.25, 0.25]
+
+    public init() {}
+
+    /// `[3, size, size]` normalised floats of a crop that is already `size x size`.
+    public func tensorValues(_ crop: RGBImage) -> [Float] {
+        precondition(crop.width == size && crop.height == size, "crop must be \(size)x\(size)")
+        // planarFloats works on 0...255 values: fold the 1/255 into mean and std.
+        return crop.planarFloats(mean: mean.map { $0 * 255 }, std: std.map { $0 * 255 })
+    }
+}
+
+/// One training example and where it came from (for the SAE's feature dictionary later).
+public struct SampleTag: Codable, Sendable, Equatable {
+    public var cropIndex: Int
+    public var identity: String
+    /// "real" or a manipulation method's raw value.
+    public var method: String
+    /// JPEG quality both images of the pair went through, or nil for none.
+    public var jpegQuality: Int?
+}
+
+/// Makes balanced training batches of real crops and pseudo-fakes made from them on the fly.
+///
+/// Each real crop is paired with a fake made from the same crop (Shiohara and Yamasaki, CVPR 2022:
+/// the pair differs only by the manipulation), and both go through the same framing jitter, flip,
+/// blur and JPEG quality, so neither framing nor compression carries label signal.
+public struct TrainingSampler: Sendable {
+    public let store: CropStore
+    public let indices: [Int]
+    public let methods: [ManipulationMethod]
+    public let format: InputFormat
+    /// Probability that a pair is JPEG-compressed (quality uniform in 30...95).
+    public var jpegProbability = 0.6
+    /// Crops of the same identity (for region-splice references) and of other identities (donors).
+    private let byIdentity: [String: [Int]]
+
+    public init(store: CropStore, split: DataSplit, methods: [ManipulationMethod], format: InputFormat = InputFormat()) {
+        precondition(!methods.isEmpty, "a training sampler needs at least one manipulation method")
+        self.store = store
+        self.indices = store.indices(in: split)
+        self.methods = methods
+        self.format = format
+        var groups: [String: [Int]] = [:]
+        for index in indices { groups[store.records[index].identity, default: []].append(index) }
+        self.byIdentity = groups
+    }
+
+    /// A batch of `pairs` real/fake pairs: `inputs` is `[2*pairs, 3, S, S]` (real then fake of
+    /// each pair, interleaved), `labels` 0 for real and 1 for fake.
+    /// - Parameters:
+    ///   - pairs: number of pairs.
+    ///   - seed: the batch's seed; the same seed gives the same batch.
+    public func batch(pairs: Int, seed: UInt64) -> (inputs: [Float], labels: [Float], tags: [SampleTag]) {
+        precondition(!indices.isEmpty, "no crops on this side of the split")
+        let perImage = 3 * format.size * format.size
+        var inputs = [Float](repeating: 0, count: 2 * pairs * perImage)
+        var labels = [Float](repeating: 0, count: 2 * pairs)
+        var tags = [SampleTag?](repeating: nil, count: 2 * pairs)
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: pairs) { pair in
+            var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(pair))
+            let (real, fake, tagReal, tagFake) = makePair(using: &rng)
+            let realValues = format.tensorValues(real), fakeValues = format.tensorValues(fake)
+            lock.lock()
+            inputs.replaceSubrange((2 * pair * perImage)..<((2 * pair + 1) * perImage), with: realValues)
+            inputs.replaceSubrange(((2 * pair + 1) * perImage)..<((2 * pair + 2) * perImage), with: fakeValues)
+            labels[2 * pair + 1] = 1
+            tags[2 * pair] = tagReal
+            tags[2 * pair + 1] = tagFake
+            lock.unlock()
+        }
+        return (inputs, labels, tags.map { $0! })
+    }
+
+    /// One real crop and a fake made from it, framed, flipped and compressed alike.
+    public func makePair(using rng: inout SplitMix64) -> (RGBImage, RGBImage, SampleTag, SampleTag) {
+        let cropIndex = indices[Int(rng.next() % UInt64(indices.count))]
+        let record = store.records[cropIndex]
+        let crop = store.image(at: cropIndex)
+        let method = methods[Int(rng.next() % UInt64(methods.count))]
+
+        var donor: FaceSample?
+        if method == .crossSwap, byIdentity.count > 1 {
+            let others = byIdentity.keys.sorted().filter { $0 != record.identity }
+            let group = byIdentity[others[Int(rng.next() % UInt64(others.count))]]!
+            let donorIndex = group[Int(rng.next() % UInt64(group.count))]
+            donor = FaceSample(image: store.image(at: donorIndex), box: store.records[donorIndex].faceBox)
+        }
+        var reference: FaceSample?
+        if method == .regionSplice, let group = byIdentity[record.identity], group.count > 1 {
+            let referenceIndex = group[Int(rng.next() % UInt64(group.count))]
+            if referenceIndex != cropIndex {
+                reference = FaceSample(image: store.image(at: referenceIndex), box: store.records[referenceIndex].faceBox)
+            }
+        }
+        let fake = Synthesizer.makeFake(method, target: crop, box: record.faceBox, donor: donor, reference: reference,
+                                        frameIndex: Int(rng.next() % 64), seed: rng.next()).frame.image
+
+        // Framing jitter shared by the pair: about `margin` times the face, off-centre a little.
+        let face = record.faceBox
+        let side = max(face.width, face.height) * format.margin * rng.uniform(0.9...1.12)
+        let window = Box(x: face.centerX - side / 2 + side * rng.uniform(-0.05...0.05),
+                         y: face.centerY - side / 2 + side * rng.uniform(-0.05...0.05), width: side, height: side)
+        var realOut = crop.resampled(box: window, width: format.size, height: format.size)
+        var fakeOut = fake.resampled(box: window, width: format.size, height: format.size)
+        if rng.next() % 2 == 0 {
+            realOut = realOut.flippedHorizontally()
+            fakeOut = fakeOut.flippedHorizontally()
+        }
+        if rng.unit() < 0.15 {
+            let sigma = rng.uniform(0.4...1.2)
+            realOut = realOut.gaussianBlurred(sigma: sigma)
+            fakeOut = fakeOut.gaussianBlurred(sigma: sigma)
+        }
+        var quality: Int?
+        if rng.unit() < jpegProbability {
+            let q = 30 + Int(rng.next() % 66)
+            if let r = try? jpegRoundTrip(realOut, quality: q), let f = try? jpegRoundTrip(fakeOut, quality: q) {
+                realOut = r
+                fakeOut = f
+                quality = q
+            }
+        }
+        return (realOut, fakeOut,
+                SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: quality),
+                SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: quality))
+    }
+}

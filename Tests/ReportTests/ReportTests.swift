@@ -1,4 +1,0 @@
-import Testing
-@testable import Report
-
-@Suite struct ReportPlaceholder {}
