@@ -1,4 +1,0 @@
-import Testing
-@testable import Synthesis
-
-@Suite struct SynthesisPlaceholder {}
