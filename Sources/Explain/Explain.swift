@@ -1,1 +1,0 @@
-// Explain module: see docs/DESIGN.md

@@ -1,4 +1,0 @@
-import Testing
-@testable import Explain
-
-@Suite struct ExplainPlaceholder {}
