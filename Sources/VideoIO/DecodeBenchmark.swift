@@ -1,0 +1,105 @@
+import Foundation
+
+/// Decode+RGB throughput of VideoIO against the `ffmpeg` command-line tool on the same file.
+public struct DecodeBenchmark: Codable, Sendable, Equatable {
+    /// The file decoded.
+    public var path: String
+    /// Frame size and count (frames decoded by VideoIO in each round).
+    public var width: Int
+    public var height: Int
+    public var frames: Int
+    /// Alternating rounds run (ours, ffmpeg, ours, ffmpeg, ...).
+    public var rounds: Int
+    /// Wall-clock seconds of each VideoIO round.
+    public var oursSeconds: [Double]
+    /// Wall-clock seconds of each `ffmpeg` round; empty when the tool is missing or failed.
+    public var ffmpegSeconds: [Double]
+    /// Frames per second from the median round.
+    public var oursFPS: Double
+    public var ffmpegFPS: Double?
+    /// `oursFPS / ffmpegFPS` (above 1: VideoIO is faster).
+    public var ratio: Double?
+    /// The exact command timed.
+    public var ffmpegCommand: [String]
+    /// Why the ffmpeg side is missing, if it is.
+    public var ffmpegNote: String?
+}
+
+/// Times decode+RGB of every frame with ``VideoReader`` and with
+/// `ffmpeg -v error -threads 0 -i FILE -pix_fmt rgb24 -f rawvideo -y /dev/null`, alternating the two
+/// in the same run, and reports medians and their ratio. Both sides use automatic decoder threads.
+///
+/// - Parameters:
+///   - path: the video.
+///   - rounds: rounds per side (at least 1).
+///   - ffmpegExecutable: the tool to compare with (default: `ffmpeg` on `PATH`).
+/// - Returns: times, medians and the ratio.
+/// - Throws: ``VideoError`` when VideoIO cannot decode the file.
+public func benchmarkDecode(path: String, rounds: Int = 3, ffmpegExecutable: String = "ffmpeg") throws -> DecodeBenchmark {
+    precondition(rounds >= 1, "benchmark needs at least one round, got \(rounds)")
+    let command = [ffmpegExecutable, "-nostdin", "-v", "error", "-threads", "0", "-i", path,
+                   "-pix_fmt", "rgb24", "-f", "rawvideo", "-y", "/dev/null"]
+    var ours: [Double] = []
+    var theirs: [Double] = []
+    var frames = 0, width = 0, height = 0
+    var note: String? = nil
+    let clock = ContinuousClock()
+    for _ in 0..<rounds {
+        let reader = try VideoReader(path: path)
+        var count = 0
+        let elapsed = try clock.measure {
+            try reader.forEachFrame(SamplingOptions()) { frame in
+                count += 1
+                width = frame.image.width
+                height = frame.image.height
+                return true
+            }
+        }
+        frames = count
+        ours.append(seconds(elapsed))
+        if note == nil {
+            do {
+                let ffmpegElapsed = try clock.measure { try runQuietly(command) }
+                theirs.append(seconds(ffmpegElapsed))
+            } catch {
+                note = "\(error)"
+                theirs.removeAll()
+            }
+        }
+    }
+    let oursFPS = Double(frames) / median(ours)
+    let ffmpegFPS = theirs.isEmpty ? nil : Double(frames) / median(theirs)
+    return DecodeBenchmark(path: path, width: width, height: height, frames: frames, rounds: rounds,
+                           oursSeconds: ours, ffmpegSeconds: theirs, oursFPS: oursFPS, ffmpegFPS: ffmpegFPS,
+                           ratio: ffmpegFPS.map { oursFPS / $0 }, ffmpegCommand: command, ffmpegNote: note)
+}
+
+private func seconds(_ duration: Duration) -> Double {
+    let parts = duration.components
+    return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+}
+
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+private struct CommandFailed: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Runs a command found on `PATH` with stdout and stderr discarded; throws on non-zero exit.
+private func runQuietly(_ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw CommandFailed(description: "\(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+    }
+}

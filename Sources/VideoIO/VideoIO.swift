@@ -1,1 +1,0 @@
-// VideoIO module: see docs/DESIGN.md
