@@ -66,7 +66,7 @@ public enum CrossSwap {
             reinhardTransfer(&source, reference: extract(target, region: region), weights: mask,
                              strength: Float(parameters.colourTransfer))
         }
-        parameters.jitter.apply(to: &source)
+        parameters.jitter.apply(to: &source, analysisScale: analysisScale(of: box))
         return composite(target: target, source: source, mask: mask, region: region)
     }
 }

@@ -52,7 +52,7 @@ public enum SelfBlend {
                                         frameWidth: target.width, frameHeight: target.height)
         let map = parameters.warp.forward(about: box).inverse
         var source = sampleBilinear(target, region: region, map: map)
-        parameters.jitter.apply(to: &source)
+        parameters.jitter.apply(to: &source, analysisScale: analysisScale(of: box))
         let mask = parameters.mask.render(box: box, region: region, scale: parameters.blendRatio)
         return composite(target: target, source: source, mask: mask, region: region)
     }

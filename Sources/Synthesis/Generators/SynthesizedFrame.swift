@@ -27,6 +27,16 @@ public struct FaceSample: Sendable, Equatable {
     }
 }
 
+/// The face side (in pixels) at which the detector looks at faces. Generators express pixel lengths
+/// (blur radii, resampling factors, checkerboard periods) at this scale, so that a fake made on a
+/// full-resolution frame shows the same artefacts after alignment as one made on a crop.
+let nominalFaceSide = 112.0
+
+/// `max(1, face side / nominalFaceSide)`: how many frame pixels make one analysis pixel.
+func analysisScale(of box: Box) -> Double {
+    max(1, (box.width + box.height) / 2 / nominalFaceSide)
+}
+
 /// Random appearance changes applied to a blend source (Shiohara and Yamasaki's "source-target
 /// augmentation"): colour, contrast and saturation, sharpness, and a down-up rescale that softens it.
 public struct SourceJitter: Codable, Sendable, Equatable {
@@ -83,15 +93,19 @@ public struct SourceJitter: Codable, Sendable, Equatable {
         return jitter
     }
 
-    /// Applies the jitter to a region buffer in place.
-    func apply(to plane: inout PlaneRGB) {
-        if rescale < 0.999 {
-            let small = resize(plane, width: max(1, Int((Double(plane.width) * rescale).rounded())),
-                               height: max(1, Int((Double(plane.height) * rescale).rounded())))
+    /// Applies the jitter to a region buffer in place. Lengths (rescale, sharpness radius) are in
+    /// analysis pixels: with `analysisScale` k > 1 (a face larger than the detector's view) the rescale
+    /// goes k times lower and the radius is k times wider, so the change survives the detector's
+    /// downscaling.
+    func apply(to plane: inout PlaneRGB, analysisScale: Double = 1) {
+        let effectiveRescale = rescale / max(1, analysisScale)
+        if effectiveRescale < 0.999 {
+            let small = resize(plane, width: max(1, Int((Double(plane.width) * effectiveRescale).rounded())),
+                               height: max(1, Int((Double(plane.height) * effectiveRescale).rounded())))
             plane = resize(small, width: plane.width, height: plane.height)
         }
         if sharpness != 0 {
-            unsharp(&plane, sigma: Float(sharpnessSigma), amount: Float(sharpness))
+            unsharp(&plane, sigma: Float(sharpnessSigma * max(1, analysisScale)), amount: Float(sharpness))
         }
         if gains != [1, 1, 1] || offsets != [0, 0, 0] || contrast != 1 || saturation != 1 {
             colourJitter(&plane, gains: gains.map { Float($0) }, offsets: offsets.map { Float($0) },

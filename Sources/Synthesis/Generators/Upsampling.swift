@@ -4,7 +4,8 @@ import Imaging
 public struct UpsamplingParameters: Codable, Sendable, Equatable {
     /// How the face is brought back up.
     public var kernel: UpsamplingKernel
-    /// Downsampling factor (> 1). For `.checkerboard` it is rounded to the integer stride.
+    /// Downsampling factor (> 1) in analysis pixels (a face `nominalFaceSide` = 112 pixels wide; larger
+    /// faces are downsampled proportionally more). For `.checkerboard` it is the integer stride.
     public var factor: Double
     /// 1-D taps of the transposed convolution (`.checkerboard` only; length stride + 1, sum = stride).
     public var taps: [Double]
@@ -26,12 +27,12 @@ public struct UpsamplingParameters: Codable, Sendable, Equatable {
         self.blendRatio = blendRatio
     }
 
-    /// Random parameters: kernel uniformly among the three; factor 1.6–4 (nearest, bilinear) or stride
+    /// Random parameters: kernel uniformly among the three; factor 1.5–3.2 (nearest, bilinear) or stride
     /// 2–3 (checkerboard, with random positive taps and strength 0.15–0.5); a face mask a little larger
     /// than the face; blend ratio 0.8–1.
     public static func random(using rng: inout SplitMix64) -> UpsamplingParameters {
         let kernel = rng.pick(UpsamplingKernel.allCases)
-        var factor = rng.uniform(1.6...4)
+        var factor = rng.uniform(1.5...3.2)
         var taps: [Double] = []
         var strength = 0.0
         if kernel == .checkerboard {
@@ -63,28 +64,33 @@ public enum Upsampling {
     public static func apply(target: RGBImage, box: Box, parameters: UpsamplingParameters) -> SynthesizedFrame {
         let region = PixelRegion.around(box, scale: 2 * parameters.mask.reach + 0.1,
                                         frameWidth: target.width, frameHeight: target.height)
+        let scale = analysisScale(of: box)
         let original = extract(target, region: region)
         var source: PlaneRGB
         switch parameters.kernel {
         case .nearest, .bilinear:
-            let small = resize(original, width: max(1, Int((Double(region.width) / parameters.factor).rounded())),
-                               height: max(1, Int((Double(region.height) / parameters.factor).rounded())))
+            let factor = parameters.factor * scale
+            let small = resize(original, width: max(1, Int((Double(region.width) / factor).rounded())),
+                               height: max(1, Int((Double(region.height) / factor).rounded())))
             source = resize(small, width: region.width, height: region.height, nearest: parameters.kernel == .nearest)
         case .checkerboard:
+            // Work at analysis resolution so that the checkerboard period is `stride` analysis pixels.
             let stride = max(2, Int(parameters.factor.rounded()))
             precondition(parameters.taps.count == stride + 1, "checkerboard upsampling needs stride + 1 taps")
-            let small = resize(original, width: (region.width + stride - 1) / stride,
-                               height: (region.height + stride - 1) / stride)
-            let smooth = resize(small, width: region.width, height: region.height)
+            let workWidth = max(stride, Int((Double(region.width) / scale).rounded()))
+            let workHeight = max(stride, Int((Double(region.height) / scale).rounded()))
+            let work = scale > 1 ? resize(original, width: workWidth, height: workHeight) : original
+            let small = resize(work, width: (workWidth + stride - 1) / stride, height: (workHeight + stride - 1) / stride)
+            var smooth = resize(small, width: workWidth, height: workHeight)
             let checker = transposedConvolution(small, stride: stride, taps: parameters.taps.map { Float($0) },
-                                                width: region.width, height: region.height)
-            source = smooth
+                                                width: workWidth, height: workHeight)
             let alpha = Float(parameters.checkerStrength)
-            source.values.withUnsafeMutableBufferPointer { s in
+            smooth.values.withUnsafeMutableBufferPointer { s in
                 checker.values.withUnsafeBufferPointer { c in
                     for i in 0..<s.count { s[i] += alpha * (c[i] - s[i]) }
                 }
             }
+            source = scale > 1 ? resize(smooth, width: region.width, height: region.height) : smooth
         }
         let mask = parameters.mask.render(box: box, region: region, scale: parameters.blendRatio)
         return composite(target: target, source: source, mask: mask, region: region)
