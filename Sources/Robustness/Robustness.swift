@@ -1,1 +1,0 @@
-// Robustness module: see docs/DESIGN.md
