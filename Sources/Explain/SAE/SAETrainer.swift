@@ -1,0 +1,310 @@
+import Dispatch
+import Foundation
+
+/// Trains a ``SparseAutoencoder`` with Adam on a `[N, d]` matrix of embeddings.
+///
+/// Loss per batch of `B` rows (normalised units, Gao et al. 2024):
+/// ```
+/// L     = (1/(B d)) Σ_b ‖x_b - x̂_b‖²
+/// L_aux = α (1/(B d)) Σ_b ‖e_b - ê_b‖²,  e = x - x̂ (no gradient),  ê = W_decᵀ TopK_{k_aux}(ReLU(pre) on dead latents)
+/// ```
+/// `α = 1/32`; a latent is dead when it has not fired in the last `deadAfterSamples` training rows.
+/// After each step the decoder gradient's component along each direction is removed before Adam
+/// and the directions are renormalised to unit length. Deterministic for a seed (batch order and
+/// initialisation; threads split rows and reduce in a fixed order).
+public final class SAETrainer {
+    /// Hyper-parameters.
+    public struct Configuration: Sendable, Equatable, Codable {
+        public var epochs: Int = 10
+        public var batchSize: Int = 1024
+        public var learningRate: Float = 1e-3
+        public var beta1: Float = 0.9
+        public var beta2: Float = 0.999
+        public var epsilon: Float = 1e-8
+        /// `α` of the AuxK loss.
+        public var auxCoefficient: Float = 1.0 / 32
+        /// `k_aux`; `nil` = `d / 2`.
+        public var auxK: Int? = nil
+        /// Rows without firing after which a latent counts as dead; `nil` = `min(N, 20 000)`... at
+        /// least one epoch's worth is typical.
+        public var deadAfterSamples: Int? = nil
+        public var seed: UInt64 = 0
+        public var threads: Int = 2
+
+        public init(epochs: Int = 10, batchSize: Int = 1024, learningRate: Float = 1e-3, auxCoefficient: Float = 1.0 / 32,
+                    auxK: Int? = nil, deadAfterSamples: Int? = nil, seed: UInt64 = 0, threads: Int = 2) {
+            precondition(epochs >= 0 && batchSize >= 1 && learningRate > 0, "epochs, batch size and learning rate must be positive")
+            self.epochs = epochs
+            self.batchSize = batchSize
+            self.learningRate = learningRate
+            self.auxCoefficient = auxCoefficient
+            self.auxK = auxK
+            self.deadAfterSamples = deadAfterSamples
+            self.seed = seed
+            self.threads = threads
+        }
+    }
+
+    /// Reported after every step.
+    public struct Progress: Sendable {
+        public var epoch: Int
+        public var step: Int
+        public var stepsPerEpoch: Int
+        /// Normalised MSE loss of the step (`L`, without the aux term).
+        public var loss: Float
+        public var auxLoss: Float
+        /// Latents currently counted dead.
+        public var deadCount: Int
+    }
+
+    public private(set) var model: SparseAutoencoder
+    public let configuration: Configuration
+    /// Adam state: first and second moments per parameter, and the step count.
+    private var moments: [String: (m: [Float], v: [Float])] = [:]
+    public private(set) var stepCount = 0
+    public private(set) var epochsDone = 0
+    /// Rows since each latent last fired.
+    private var sinceFired: [Int]
+    private var initialised = false
+
+    /// - Parameters:
+    ///   - model: the autoencoder to train (fresh from `init(inputSize:latentCount:k:seed:)` or loaded).
+    ///   - configuration: hyper-parameters.
+    public init(model: SparseAutoencoder, configuration: Configuration = .init()) {
+        self.model = model
+        self.configuration = configuration
+        sinceFired = [Int](repeating: 0, count: model.latentCount)
+        for name in ["encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"] {
+            let n = parameter(name).count
+            moments[name] = ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+        }
+    }
+
+    private func parameter(_ name: String) -> [Float] {
+        switch name {
+        case "encoder.weight": return model.encoderWeight
+        case "encoder.bias": return model.encoderBias
+        case "decoder.weight": return model.decoderWeight
+        default: return model.decoderBias
+        }
+    }
+
+    /// Sets the input scale (`E‖x_n‖² = d`) and `b_dec` (mean of the normalised data) from data.
+    /// Called by ``train(_:count:progress:)`` on a fresh trainer; call it yourself to inspect.
+    public func initialise(from x: [Float], count: Int) {
+        let d = model.inputSize
+        var meanSquaredNorm = 0.0
+        var mean = [Double](repeating: 0, count: d)
+        for n in 0..<count {
+            for i in 0..<d {
+                let v = Double(x[n * d + i])
+                meanSquaredNorm += v * v
+                mean[i] += v
+            }
+        }
+        meanSquaredNorm /= Double(count)
+        model.inputScale = meanSquaredNorm > 0 ? Float((Double(d) / meanSquaredNorm).squareRoot()) : 1
+        model.decoderBias = mean.map { Float($0 / Double(count)) * model.inputScale }
+        initialised = true
+    }
+
+    /// Trains for `configuration.epochs` more epochs.
+    /// - Parameters:
+    ///   - x: `[count, d]` embeddings.
+    ///   - count: rows.
+    ///   - progress: called after each step.
+    /// - Returns: metrics on `x` after training.
+    /// - Throws: ``ExplainError/shapeMismatch(name:expected:actual:)`` if `x` is not `[count, d]`.
+    @discardableResult
+    public func train(_ x: [Float], count: Int, progress: ((Progress) -> Void)? = nil) throws -> SAEMetrics {
+        let d = model.inputSize
+        guard count >= 1, x.count == count * d else {
+            throw ExplainError.shapeMismatch(name: "SAE training data", expected: "[\(count), \(d)]", actual: "\(x.count) floats")
+        }
+        if !initialised && stepCount == 0 { initialise(from: x, count: count) }
+        initialised = true
+        let deadAfter = configuration.deadAfterSamples ?? min(count, 20_000)
+        let batch = min(configuration.batchSize, count)
+        let stepsPerEpoch = (count + batch - 1) / batch
+        var order = Array(0..<count)
+        var buffer = [Float](repeating: 0, count: batch * d)
+        for _ in 0..<configuration.epochs {
+            var rng = SplitMix64(seed: configuration.seed &+ UInt64(epochsDone) &* 0x2545_F491_4F6C_DD1D)
+            order.shuffle(using: &rng)
+            for step in 0..<stepsPerEpoch {
+                let first = step * batch
+                let rows = min(batch, count - first)
+                if buffer.count != rows * d { buffer = [Float](repeating: 0, count: rows * d) }
+                buffer.withUnsafeMutableBufferPointer { b in
+                    x.withUnsafeBufferPointer { xs in
+                        for r in 0..<rows {
+                            let src = order[first + r] * d
+                            for i in 0..<d { b[r * d + i] = xs[src + i] }
+                        }
+                    }
+                }
+                let (loss, aux, dead) = self.step(buffer, rows: rows, deadAfter: deadAfter)
+                progress?(Progress(epoch: epochsDone, step: step, stepsPerEpoch: stepsPerEpoch, loss: loss, auxLoss: aux, deadCount: dead))
+            }
+            epochsDone += 1
+        }
+        return model.metrics(x, count: count, threads: configuration.threads)
+    }
+
+    /// One Adam step on `rows` rows; returns (loss, aux loss, dead count before the step).
+    private func step(_ x: [Float], rows: Int, deadAfter: Int) -> (Float, Float, Int) {
+        let model = self.model
+        let d = model.inputSize, m = model.latentCount, k = model.k
+        let threads = max(1, configuration.threads)
+        // Forward: pre [rows, m], centred [rows, d].
+        let (pre, centred) = x.withUnsafeBufferPointer { model.preActivations($0, count: rows, threads: threads) }
+        let dead: [Int32] = (0..<m).compactMap { sinceFired[$0] >= deadAfter ? Int32($0) : nil }
+        let kAux = min(configuration.auxK ?? max(1, d / 2), dead.count)
+        let scale = model.inputScale
+        let lossScale = 2 / Float(rows * d)
+        let alpha = configuration.auxCoefficient
+
+        // Per-worker gradient buffers, reduced in worker order.
+        let workers = min(threads, rows)
+        final class Grads: @unchecked Sendable {
+            var wEnc: [Float], bEnc: [Float], wDec: [Float], bDec: [Float]
+            var loss: Double = 0, aux: Double = 0
+            var fired: [Bool]
+            init(m: Int, d: Int) {
+                wEnc = [Float](repeating: 0, count: m * d); bEnc = [Float](repeating: 0, count: m)
+                wDec = [Float](repeating: 0, count: m * d); bDec = [Float](repeating: 0, count: d)
+                fired = [Bool](repeating: false, count: m)
+            }
+        }
+        let grads = (0..<workers).map { _ in Grads(m: m, d: d) }
+        nonisolated(unsafe) let xs = x, preAll = pre, centredAll = centred, deadList = dead
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let g = grads[worker]
+            let first = rows * worker / workers, last = rows * (worker + 1) / workers
+            var idx = [Int32](repeating: 0, count: k), val = [Float](repeating: 0, count: k)
+            var auxIdx = [Int32](repeating: 0, count: max(kAux, 1)), auxVal = [Float](repeating: 0, count: max(kAux, 1))
+            var residual = [Float](repeating: 0, count: d), gMain = [Float](repeating: 0, count: d), gAux = [Float](repeating: 0, count: d)
+            model.decoderWeight.withUnsafeBufferPointer { wd in
+            model.encoderWeight.withUnsafeBufferPointer { we in
+            model.decoderBias.withUnsafeBufferPointer { bd in
+            xs.withUnsafeBufferPointer { xb in
+            preAll.withUnsafeBufferPointer { p in
+            centredAll.withUnsafeBufferPointer { cen in
+            deadList.withUnsafeBufferPointer { deadBuf in
+            g.wEnc.withUnsafeMutableBufferPointer { gwe in
+            g.wDec.withUnsafeMutableBufferPointer { gwd in
+            g.bEnc.withUnsafeMutableBufferPointer { gbe in
+            g.bDec.withUnsafeMutableBufferPointer { gbd in
+            idx.withUnsafeMutableBufferPointer { ib in
+            val.withUnsafeMutableBufferPointer { vb in
+            auxIdx.withUnsafeMutableBufferPointer { aib in
+            auxVal.withUnsafeMutableBufferPointer { avb in
+            residual.withUnsafeMutableBufferPointer { e in
+            gMain.withUnsafeMutableBufferPointer { gm in
+            gAux.withUnsafeMutableBufferPointer { ga in
+                for r in first..<last {
+                    let row = p.baseAddress! + r * m
+                    TopK.select(row, count: m, k: k, indices: ib.baseAddress!, values: vb.baseAddress!)
+                    // e = x_n - x̂_n, x̂_n = b_dec + Σ z_j w_j
+                    for i in 0..<d { e[i] = xb[r * d + i] * scale - bd[i] }
+                    for s in 0..<k where vb[s] > 0 {
+                        let j = Int(ib[s]), v = vb[s]
+                        g.fired[j] = true
+                        for i in 0..<d { e[i] -= v * wd[j * d + i] }
+                    }
+                    var rowLoss: Float = 0
+                    for i in 0..<d { rowLoss += e[i] * e[i]; gm[i] = -lossScale * e[i] }
+                    g.loss += Double(rowLoss)
+                    for i in 0..<d { gbd[i] += gm[i] }
+                    // Backward through the active latents: dz_j = w_j · g, dpre_j = dz_j.
+                    for s in 0..<k where vb[s] > 0 {
+                        let j = Int(ib[s]), v = vb[s]
+                        var dz: Float = 0
+                        for i in 0..<d { dz += wd[j * d + i] * gm[i]; gwd[j * d + i] += v * gm[i] }
+                        gbe[j] += dz
+                        for i in 0..<d { gwe[j * d + i] += dz * cen[r * d + i]; gbd[i] -= dz * we[j * d + i] }
+                    }
+                    // AuxK: the top k_aux dead latents reconstruct the residual e.
+                    if kAux > 0 {
+                        TopK.select(row, count: m, k: kAux, indices: aib.baseAddress!, values: avb.baseAddress!, candidates: deadBuf)
+                        for i in 0..<d { ga[i] = e[i] }   // r = e - ê
+                        for s in 0..<kAux where avb[s] > 0 {
+                            let j = Int(aib[s]), v = avb[s]
+                            for i in 0..<d { ga[i] -= v * wd[j * d + i] }
+                        }
+                        var auxLoss: Float = 0
+                        for i in 0..<d { auxLoss += ga[i] * ga[i]; ga[i] *= -alpha * lossScale }  // dL_aux/dê
+                        g.aux += Double(alpha * auxLoss)
+                        for s in 0..<kAux where avb[s] > 0 {
+                            let j = Int(aib[s]), v = avb[s]
+                            var dz: Float = 0
+                            for i in 0..<d { dz += wd[j * d + i] * ga[i]; gwd[j * d + i] += v * ga[i] }
+                            gbe[j] += dz
+                            for i in 0..<d { gwe[j * d + i] += dz * cen[r * d + i]; gbd[i] -= dz * we[j * d + i] }
+                        }
+                    }
+                }
+            }}}}}}}}}}}}}}}}}}
+        }
+        // Reduce.
+        let total = grads[0]
+        for w in 1..<workers {
+            let g = grads[w]
+            Self.add(&total.wEnc, g.wEnc); Self.add(&total.bEnc, g.bEnc)
+            Self.add(&total.wDec, g.wDec); Self.add(&total.bDec, g.bDec)
+            total.loss += g.loss; total.aux += g.aux
+            for j in 0..<m where g.fired[j] { total.fired[j] = true }
+        }
+        // Remove the gradient component parallel to each unit decoder direction.
+        self.model.decoderWeight.withUnsafeBufferPointer { wd in
+            total.wDec.withUnsafeMutableBufferPointer { g in
+                for j in 0..<m {
+                    var dot: Float = 0
+                    for i in 0..<d { dot += g[j * d + i] * wd[j * d + i] }
+                    if dot != 0 { for i in 0..<d { g[j * d + i] -= dot * wd[j * d + i] } }
+                }
+            }
+        }
+        stepCount += 1
+        adam("encoder.weight", &self.model.encoderWeight, total.wEnc)
+        adam("encoder.bias", &self.model.encoderBias, total.bEnc)
+        adam("decoder.weight", &self.model.decoderWeight, total.wDec)
+        adam("decoder.bias", &self.model.decoderBias, total.bDec)
+        SparseAutoencoder.normaliseRows(&self.model.decoderWeight, rows: m, columns: d)
+        for j in 0..<m { sinceFired[j] = total.fired[j] ? 0 : sinceFired[j] + rows }
+        return (Float(total.loss / Double(rows * d)), Float(total.aux / Double(rows * d)), dead.count)
+    }
+
+    private static func add(_ a: inout [Float], _ b: [Float]) {
+        a.withUnsafeMutableBufferPointer { x in b.withUnsafeBufferPointer { y in for i in 0..<x.count { x[i] += y[i] } } }
+    }
+
+    /// Adam (Kingma and Ba 2015) with bias correction.
+    private func adam(_ name: String, _ parameter: inout [Float], _ gradient: [Float]) {
+        var state = moments[name]!
+        moments[name] = nil
+        let b1 = configuration.beta1, b2 = configuration.beta2
+        let t = Float(stepCount)
+        let lr = configuration.learningRate * (1 - pow(b2, t)).squareRoot() / (1 - pow(b1, t))
+        let eps = configuration.epsilon
+        parameter.withUnsafeMutableBufferPointer { p in
+            gradient.withUnsafeBufferPointer { g in
+                state.m.withUnsafeMutableBufferPointer { m1 in
+                    state.v.withUnsafeMutableBufferPointer { v1 in
+                        for i in 0..<p.count {
+                            m1[i] = b1 * m1[i] + (1 - b1) * g[i]
+                            v1[i] = b2 * v1[i] + (1 - b2) * g[i] * g[i]
+                            p[i] -= lr * m1[i] / (v1[i].squareRoot() + eps)
+                        }
+                    }
+                }
+            }
+        }
+        moments[name] = state
+    }
+
+    /// Latents currently counted dead (not fired within `deadAfterSamples` rows).
+    public func deadLatents(deadAfter: Int) -> [Int] {
+        (0..<model.latentCount).filter { sinceFired[$0] >= deadAfter }
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+@testable import Explain
+
+/// Rows made of `truth` unit directions in R^d, `active` of them per row with magnitudes in
+/// [0.5, 1.5], a constant offset and a little noise. Returns (data [count, d], directions [truth, d]).
+func sparseSyntheticData(d: Int, truth: Int, active: Int, count: Int, noise: Float, seed: UInt64) -> ([Float], [Float]) {
+    var rng = SplitMix64(seed: seed)
+    var dirs = (0..<(truth * d)).map { _ in rng.nextGaussian() }
+    SparseAutoencoder.normaliseRows(&dirs, rows: truth, columns: d)
+    var x = [Float](repeating: 0, count: count * d)
+    for n in 0..<count {
+        for _ in 0..<active {
+            let j = Int(rng.next() % UInt64(truth))
+            let a = 0.5 + rng.nextUnitFloat()
+            for i in 0..<d { x[n * d + i] += a * dirs[j * d + i] }
+        }
+        for i in 0..<d { x[n * d + i] += noise * rng.nextGaussian() + 0.2 }
+    }
+    return (x, dirs)
+}
+
+@Suite struct KernelTests {
+    @Test func gemmMatchesNaiveOnOddSizes() {
+        let m = 7, n = 13, k = 9
+        var rng = SplitMix64(seed: 4)
+        let a = (0..<(m * k)).map { _ in rng.nextGaussian() }
+        let b = (0..<(n * k)).map { _ in rng.nextGaussian() }
+        let bias = (0..<n).map { _ in rng.nextGaussian() }
+        for threads in [1, 2] {
+            var c = [Float](repeating: .nan, count: m * n)
+            let packed = b.withUnsafeBufferPointer { Gemm.packTransposed($0, n: n, k: k) }
+            a.withUnsafeBufferPointer { ap in packed.withUnsafeBufferPointer { bp in bias.withUnsafeBufferPointer { biasp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    Gemm.multiply(a: ap, packedB: bp, bias: biasp, c: cp, m: m, n: n, k: k, threads: threads)
+                } } } }
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s = bias[j]
+                    for p in 0..<k { s += a[i * k + p] * b[j * k + p] }
+                    #expect(abs(s - c[i * n + j]) < 1e-4)
+                }
+            }
+        }
+    }
+
+    @Test func topKMatchesSortingWithReLU() {
+        var rng = SplitMix64(seed: 9)
+        let row = (0..<50).map { _ in rng.nextGaussian() }
+        var idx = [Int32](repeating: -1, count: 6), val = [Float](repeating: .nan, count: 6)
+        row.withUnsafeBufferPointer { r in idx.withUnsafeMutableBufferPointer { i in val.withUnsafeMutableBufferPointer { v in
+            TopK.select(r.baseAddress!, count: 50, k: 6, indices: i.baseAddress!, values: v.baseAddress!)
+        } } }
+        let expected = row.enumerated().sorted { $0.element > $1.element }.prefix(6)
+        #expect(idx.map(Int.init) == expected.map(\.offset))
+        #expect(val == expected.map { max(0, $0.element) })
+        // Restricted to candidates, all negative: ReLU gives zeros.
+        let negative: [Float] = [-3, -1, -2, 5]
+        let candidates: [Int32] = [0, 1, 2]
+        negative.withUnsafeBufferPointer { r in idx.withUnsafeMutableBufferPointer { i in val.withUnsafeMutableBufferPointer { v in
+            candidates.withUnsafeBufferPointer { c in
+                TopK.select(r.baseAddress!, count: 4, k: 2, indices: i.baseAddress!, values: v.baseAddress!, candidates: c)
+            } } } }
+        #expect(Array(idx.prefix(2)) == [1, 2] && Array(val.prefix(2)) == [0, 0])
+    }
+}
+
+@Suite struct SparseAutoencoderTests {
+    @Test func recoversKnownSparseDirections() throws {
+        let d = 16, truth = 24
+        let (x, dirs) = sparseSyntheticData(d: d, truth: truth, active: 2, count: 3000, noise: 0.01, seed: 1)
+        let trainer = SAETrainer(model: SparseAutoencoder(inputSize: d, latentCount: 96, k: 3, seed: 2),
+                                 configuration: .init(epochs: 25, batchSize: 128, learningRate: 3e-3, seed: 3))
+        var losses: [Float] = []
+        let metrics = try trainer.train(x, count: 3000) { losses.append($0.loss) }
+        #expect(metrics.explainedVariance > 0.9, "EV \(metrics.explainedVariance)")
+        #expect(metrics.l0 <= 3)
+        #expect(losses.last! < losses.first! / 4)
+        // E‖x_n‖² = d after normalisation.
+        let meanSq = (0..<3000).map { n in (0..<d).map { x[n * d + $0] * x[n * d + $0] }.reduce(0, +) }.reduce(0, +) / 3000
+        #expect(abs(meanSq * trainer.model.inputScale * trainer.model.inputScale - Float(d)) < 1e-2 * Float(d))
+        // Each true direction has a learned decoder direction with cosine > 0.9.
+        let model = trainer.model
+        var recovered = 0
+        for t in 0..<truth {
+            var best: Float = -1
+            for j in 0..<model.latentCount {
+                var c: Float = 0
+                for i in 0..<d { c += dirs[t * d + i] * model.decoderWeight[j * d + i] }
+                best = max(best, c)
+            }
+            if best > 0.9 { recovered += 1 }
+        }
+        #expect(recovered >= truth * 9 / 10, "recovered \(recovered)/\(truth)")
+        // Decoder directions stay unit norm.
+        for j in 0..<model.latentCount {
+            let norm = (0..<d).map { model.decoderWeight[j * d + $0] * model.decoderWeight[j * d + $0] }.reduce(0, +)
+            #expect(abs(norm - 1) < 1e-4)
+        }
+    }
+
+    /// Latents whose encoder rows are shrunk never win the TopK competition: with no auxiliary loss
+    /// they get no gradient and stay dead; AuxK trains them on the residual and they fire again.
+    @Test func auxKRevivesDeadLatents() throws {
+        let d = 16
+        let (x, _) = sparseSyntheticData(d: d, truth: 32, active: 3, count: 2048, noise: 0.01, seed: 5)
+        let handicapped = Array(0..<32)
+        func firedHandicapped(aux: Float) throws -> Int {
+            var model = SparseAutoencoder(inputSize: d, latentCount: 64, k: 4, seed: 6)
+            for j in handicapped { for i in 0..<d { model.encoderWeight[j * d + i] *= 0.01 } }
+            let trainer = SAETrainer(model: model, configuration: .init(epochs: 8, batchSize: 128, learningRate: 3e-3,
+                                                                        auxCoefficient: aux, auxK: 8, deadAfterSamples: 256, seed: 7))
+            try trainer.train(x, count: 2048)
+            let codes = trainer.model.encode(x, count: 2048)
+            var fired = Set<Int>()
+            for s in 0..<codes.values.count where codes.values[s] > 0 { fired.insert(Int(codes.indices[s])) }
+            return handicapped.filter { fired.contains($0) }.count
+        }
+        let without = try firedHandicapped(aux: 0)
+        let with = try firedHandicapped(aux: 1.0 / 32)
+        #expect(without <= 2, "without AuxK \(without) handicapped latents fired")
+        #expect(with >= 16, "with AuxK only \(with) of 32 handicapped latents fired")
+    }
+
+    @Test func trainingIsDeterministicForASeed() throws {
+        let (x, _) = sparseSyntheticData(d: 8, truth: 10, active: 2, count: 500, noise: 0.01, seed: 1)
+        func run() throws -> SparseAutoencoder {
+            let t = SAETrainer(model: SparseAutoencoder(inputSize: 8, latentCount: 32, k: 2, seed: 1),
+                               configuration: .init(epochs: 2, batchSize: 64, seed: 4))
+            try t.train(x, count: 500)
+            return t.model
+        }
+        #expect(try run() == run())
+    }
+
+    @Test func saveLoadRoundTripWithPyTorchLayout() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var sae = SparseAutoencoder(inputSize: 6, latentCount: 20, k: 4, seed: 3)
+        sae.inputScale = 1.75
+        sae.encoderBias = (0..<20).map { Float($0) * 0.1 }
+        sae.decoderBias = (0..<6).map { Float($0) - 2 }
+        let url = dir.appendingPathComponent("sae.safetensors")
+        try sae.save(to: url, extra: ["trained_on": "toy"])
+        let loaded = try SparseAutoencoder.load(from: url)
+        #expect(loaded == sae)
+        let archive = try TensorArchive.read(from: url)
+        #expect(archive.metadata["k"] == "4" && archive.metadata["input_scale"] == "1.75" && archive.metadata["trained_on"] == "toy")
+        #expect(archive.tensors["encoder.weight"]?.shape == [20, 6])
+        #expect(archive.tensors["decoder.weight"]?.shape == [6, 20])
+        // decoder.weight[i, j] is coordinate i of latent j's direction.
+        #expect(archive.tensors["decoder.weight"]!.values[2 * 20 + 7] == sae.decoderWeight[7 * 6 + 2])
+        let x = (0..<12).map { Float($0) * 0.3 - 1 }
+        #expect(loaded.reconstruct(x, count: 2) == sae.reconstruct(x, count: 2))
+    }
+}
+
+@Suite struct TensorArchiveTests {
+    @Test func roundTripAndHeaderAlignment() throws {
+        let archive = TensorArchive(tensors: ["map.0": .init(shape: [2, 3], values: [1, 2, 3, 4, 5, 6]),
+                                              "b": .init(shape: [1], values: [-0.5])], metadata: ["schema": "1"])
+        let bytes = try archive.serialized()
+        var length = 0
+        for i in 0..<8 { length |= Int(bytes[i]) << (8 * i) }
+        #expect(length % 8 == 0)
+        #expect(bytes.count == 8 + length + 7 * 4)
+        #expect(try TensorArchive.parse(bytes) == archive)
+    }
+
+    @Test func rejectsMalformedFiles() throws {
+        let bytes = try TensorArchive(tensors: ["t": .init(shape: [4], values: [1, 2, 3, 4])]).serialized()
+        #expect(throws: ExplainError.self) { try TensorArchive.parse(Array(bytes.prefix(5))) }
+        #expect(throws: ExplainError.self) { try TensorArchive.parse(Array(bytes.dropLast(4))) }   // data too short
+        #expect(throws: ExplainError.self) { try TensorArchive.parse(bytes + [0, 0, 0, 0]) }       // trailing bytes
+        var huge = bytes
+        huge[0] = 0xFF; huge[1] = 0xFF
+        #expect(throws: ExplainError.self) { try TensorArchive.parse(huge) }
+        func file(_ json: String, data: Int) -> [UInt8] {
+            var header = Array(json.utf8)
+            while header.count % 8 != 0 { header.append(0x20) }
+            var out = [UInt8]()
+            for i in 0..<8 { out.append(UInt8((header.count >> (8 * i)) & 0xFF)) }
+            return out + header + [UInt8](repeating: 0, count: data)
+        }
+        #expect(throws: ExplainError.self) { try TensorArchive.parse(file(#"{"t":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: 4)) }
+        #expect(throws: ExplainError.self) { try TensorArchive.parse(file(#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, data: 4)) }
+        #expect(throws: ExplainError.self) {
+            try TensorArchive.parse(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 8))
+        }
+        #expect(try TensorArchive.parse(file(#"{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 4)).tensors["t"]?.values == [0])
+    }
+}
