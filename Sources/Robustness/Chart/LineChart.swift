@@ -106,7 +106,7 @@ public struct LineChart: Sendable, Equatable {
         }
         let n = panel.xLabels.count
         func xPixel(_ i: Int) -> Int {
-            n <= 1 ? (left + right) / 2 : left + 8 + Int((Double(i) / Double(n - 1) * Double(right - left - 16)).rounded())
+            n <= 1 ? (left + right) / 2 : left + 18 + Int((Double(i) / Double(n - 1) * Double(right - left - 30)).rounded())
         }
         // Grid and y ticks: steps of 0.1 (0.2 when the range is wide).
         let step = span > 0.6 ? 0.2 : 0.1

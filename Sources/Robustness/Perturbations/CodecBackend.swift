@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import VideoIO
 
 /// The encoders behind the `h264` and `jpeg` perturbations, as closures, so perturbations can be
 /// tested without FFmpeg and the real codecs are swapped in in one place.
@@ -29,7 +30,13 @@ public struct CodecBackend: Sendable {
             throw RobustnessError.codecUnavailable(codec: "h264", reason: "the simulated backend has no video encoder")
         })
 
-    /// The backend perturbations use by default.
-    /// NOTE: pure Swift until VideoIO's `roundTrip`/`jpegRoundTrip` land; then this becomes FFmpeg.
-    public static var standard: CodecBackend { simulated }
+    /// FFmpeg through VideoIO: JPEG with libjpeg's quantisation tables (``VideoIO/jpegRoundTrip(_:quality:)``)
+    /// and H.264 through libx264 (`veryfast` preset) over the whole clip (``VideoIO/roundTrip(_:codec:fps:)``).
+    public static let ffmpeg = CodecBackend(
+        name: "ffmpeg",
+        jpeg: { frames, quality in try frames.map { try jpegRoundTrip($0, quality: quality) } },
+        h264: { frames, crf, fps in try roundTrip(frames, codec: .h264(crf: crf, preset: "veryfast"), fps: fps) })
+
+    /// The backend perturbations use by default: ``ffmpeg``.
+    public static var standard: CodecBackend { ffmpeg }
 }
