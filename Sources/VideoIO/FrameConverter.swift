@@ -30,6 +30,11 @@ final class FrameConverter {
 
     init(path: String) { self.path = path }
 
+    /// Spare bytes past the image in each pixel array's capacity. libswscale's SIMD RGB writers
+    /// work in blocks of pixels and overrun the last row by up to 42 bytes for narrow frames
+    /// (measured with a guard region); the slack keeps that inside our allocation.
+    static let writeSlack = 1024
+
     deinit { sws_freeContext(context) }
 
     /// The frame as an RGB image of the same size.
@@ -42,7 +47,8 @@ final class FrameConverter {
         }
         try prepare(frame)
         let byteCount = width * height * 3
-        let pixels = try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+        let slack = FrameConverter.writeSlack
+        let pixels = try [UInt8](unsafeUninitializedCapacity: byteCount + slack) { buffer, initialized in
             var destination: [UnsafeMutablePointer<UInt8>?] = [buffer.baseAddress, nil, nil, nil]
             var destinationStride: [Int32] = [Int32(width * 3), 0, 0, 0]
             let rows = withUnsafePointer(to: &frame.pointee.data) { dataTuple in

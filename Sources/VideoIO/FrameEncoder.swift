@@ -76,6 +76,8 @@ final class FrameEncoder {
     private let frame: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>
     private var scaler: OpaquePointer?
+    /// The coded-size RGB input plus read slack for libswscale.
+    private let staging: UnsafeMutablePointer<UInt8>
     private var nextPTS: Int64 = 0
     private var flushed = false
     private let path: String
@@ -178,6 +180,8 @@ final class FrameEncoder {
             _ = sws_setColorspaceDetails(scaler, sws_getCoefficients(SWS_CS_ITU601), 1,
                                          sws_getCoefficients(SWS_CS_ITU601), fullRange ? 1 : 0, 0, 1 << 16, 1 << 16)
         }
+        self.staging = .allocate(capacity: codedWidth * codedHeight * 3 + FrameConverter.writeSlack)
+        self.staging.initialize(repeating: 0, count: codedWidth * codedHeight * 3 + FrameConverter.writeSlack)
         self.context = context
         self.codec = codec
         self.imageWidth = width
@@ -193,6 +197,7 @@ final class FrameEncoder {
     }
 
     deinit {
+        staging.deallocate()
         sws_freeContext(scaler)
         var packetPointer: UnsafeMutablePointer<AVPacket>? = packet
         var framePointer: UnsafeMutablePointer<AVFrame>? = frame
@@ -239,8 +244,12 @@ final class FrameEncoder {
     /// Writes `image` into `frame`, padding by edge replication and converting to the codec's format.
     private func fill(from image: RGBImage) throws {
         let source = (codedWidth == imageWidth && codedHeight == imageHeight) ? image : padded(image)
-        try source.pixels.withUnsafeBufferPointer { pixels in
-            let base = pixels.baseAddress!
+        // libswscale's SIMD readers may read a few bytes past the last row: read from a padded copy.
+        source.pixels.withUnsafeBufferPointer { pixels in
+            staging.update(from: pixels.baseAddress!, count: pixels.count)
+        }
+        do {
+            let base = UnsafePointer(staging)
             if let scaler {
                 var sourcePlanes: [UnsafePointer<UInt8>?] = [base, nil, nil, nil]
                 var sourceStride: [Int32] = [Int32(codedWidth * 3), 0, 0, 0]

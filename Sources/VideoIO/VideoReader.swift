@@ -397,6 +397,13 @@ func openInput(path: String) throws -> (format: UnsafeMutablePointer<AVFormatCon
         format.pointee.streams[index]?.pointee.discard = AVDISCARD_ALL
     }
     let parameters = format.pointee.streams[Int(best)]!.pointee.codecpar!
+    // FFmpeg renders text files as "video" (tty demuxer, ANSI art codecs); that is not a video here.
+    let textCodecs: Set<UInt32> = [AV_CODEC_ID_ANSI.rawValue, AV_CODEC_ID_BINTEXT.rawValue, AV_CODEC_ID_XBIN.rawValue,
+                                   AV_CODEC_ID_IDF.rawValue]
+    if textCodecs.contains(parameters.pointee.codec_id.rawValue) {
+        throw VideoError(path: path, operation: "avformat_open_input", code: gb_averror_invaliddata(),
+                         reason: "a text file, not a video", kind: .badInput)
+    }
     let width = Int(parameters.pointee.width), height = Int(parameters.pointee.height)
     guard VideoLimits.accepts(width: width, height: height) else {
         let reason = width <= 0 || height <= 0

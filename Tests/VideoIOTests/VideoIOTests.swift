@@ -1,4 +1,0 @@
-import Testing
-@testable import VideoIO
-
-@Suite struct VideoIOPlaceholder {}
