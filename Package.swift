@@ -19,7 +19,11 @@ let package = Package(
         .target(name: "Imaging", swiftSettings: optimized),
         .target(name: "VideoIO", dependencies: ["CFFmpeg", "Imaging"], swiftSettings: optimized),
         .target(name: "Faces", dependencies: ["Imaging"], swiftSettings: optimized),
-        .target(name: "Tensor", swiftSettings: optimized),
+        // The numeric kernels compiled twice: for any x86-64, and for AVX2 + FMA; Tensor picks one at run time.
+        .target(name: "TensorKernelsBaseline", swiftSettings: optimized),
+        .target(name: "TensorKernelsAVX2",
+                swiftSettings: optimized + [.define("GLASSBOX_FMA"), .unsafeFlags(["-target-cpu", "haswell"])]),
+        .target(name: "Tensor", dependencies: ["TensorKernelsBaseline", "TensorKernelsAVX2"], swiftSettings: optimized),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: optimized),
         .target(name: "Detector", dependencies: ["NN", "Faces", "VideoIO", "Imaging", "Synthesis"], swiftSettings: optimized),
         .target(name: "Synthesis", dependencies: ["Imaging", "Faces", "VideoIO"], swiftSettings: optimized),

@@ -1,0 +1,1 @@
+../TensorKernelsBaseline/Kernels.swift
