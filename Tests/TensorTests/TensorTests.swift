@@ -1,4 +1,142 @@
 import Testing
 @testable import Tensor
 
-@Suite struct TensorPlaceholder {}
+/// Naive references used to check the fast kernels.
+enum Reference {
+    static func matmul(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { var s: Double = 0; for p in 0..<k { s += Double(a[i * k + p]) * Double(b[p * n + j]) }; c[i * n + j] = Float(s) } }
+        return c
+    }
+
+    static func conv(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
+        var out = Tensor(zeros: g.outputShape)
+        for n in 0..<g.batch { for co in 0..<g.outChannels { for oy in 0..<g.outHeight { for ox in 0..<g.outWidth {
+            var s: Double = 0
+            for ci in 0..<g.inChannels { for ky in 0..<g.kernelHeight { for kx in 0..<g.kernelWidth {
+                let iy = oy * g.strideHeight - g.paddingHeight + ky, ix = ox * g.strideWidth - g.paddingWidth + kx
+                if iy >= 0 && iy < g.inHeight && ix >= 0 && ix < g.inWidth {
+                    s += Double(x[n, ci, iy, ix]) * Double(w[co, ci, ky, kx])
+                }
+            }}}
+            out[n, co, oy, ox] = Float(s)
+        }}}}
+        return out
+    }
+}
+
+func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    let scale = max(b.map { abs($0) }.max() ?? 0, 1e-6)
+    var e: Float = 0
+    for i in 0..<a.count { e = max(e, abs(a[i] - b[i])) }
+    return e / scale
+}
+
+@Suite struct TensorBasics {
+    @Test func copyOnWrite() {
+        let a = Tensor(repeating: 1, shape: [2, 3])
+        var b = a
+        b[1, 2] = 5
+        #expect(a[1, 2] == 1)
+        #expect(b[1, 2] == 5)
+        #expect(a.shape == [2, 3])
+    }
+
+    @Test func seededGeneratorIsDeterministic() {
+        var g1 = SeededGenerator(seed: 42), g2 = SeededGenerator(seed: 42)
+        let a = Tensor.randomNormal(shape: [1000], generator: &g1)
+        let b = Tensor.randomNormal(shape: [1000], generator: &g2)
+        #expect(a == b)
+        #expect(abs(a.mean()) < 0.1)
+        let v = a.scalars.map { $0 * $0 }.reduce(0, +) / 1000
+        #expect(abs(v - 1) < 0.1)
+    }
+
+    @Test func reshapeAndSlice() {
+        let t = Tensor(shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6])
+        #expect(t.reshaped([2, 3])[1, 0] == 4)
+        #expect(t.slice(1..<3).scalars == [3, 4, 5, 6])
+        #expect(Tensor.concatenate([t.slice(0..<1), t.slice(1..<3)]) == t)
+        #expect(t.transposed()[1, 2] == 6)
+    }
+}
+
+@Suite struct GEMMTests {
+    @Test(arguments: [(1, 1, 1), (7, 5, 3), (6, 16, 8), (13, 33, 300), (64, 17, 9), (2, 100, 513)])
+    func matchesNaive(_ dims: (Int, Int, Int)) {
+        let (m, n, k) = dims
+        var g = SeededGenerator(seed: UInt64(m * 1000 + n * 10 + k))
+        let a = Tensor.randomNormal(shape: [m, k], generator: &g)
+        let b = Tensor.randomNormal(shape: [k, n], generator: &g)
+        let ref = Reference.matmul(a.scalars, b.scalars, m: m, n: n, k: k)
+        #expect(maxRelativeError(matmul(a, b).scalars, ref) < 1e-5)
+        #expect(maxRelativeError(matmul(a.transposed(), b, transposeA: true).scalars, ref) < 1e-5)
+        #expect(maxRelativeError(matmul(a, b.transposed(), transposeB: true).scalars, ref) < 1e-5)
+    }
+
+    @Test func sameResultForAnyThreadCount() {
+        var g = SeededGenerator(seed: 1)
+        let a = Tensor.randomNormal(shape: [37, 300], generator: &g)
+        let b = Tensor.randomNormal(shape: [300, 70], generator: &g)
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        Parallel.threadCount = 1
+        let one = matmul(a, b)
+        Parallel.threadCount = 3
+        let three = matmul(a, b)
+        #expect(one == three)
+    }
+}
+
+@Suite struct ConvolutionTests {
+    static let cases: [(cin: Int, cout: Int, h: Int, w: Int, k: Int, s: Int, p: Int, n: Int)] = [
+        (3, 8, 9, 11, 3, 1, 1, 2), (4, 7, 16, 16, 3, 2, 1, 1), (5, 6, 8, 8, 1, 1, 0, 3),
+        (2, 13, 7, 5, 3, 2, 0, 2), (6, 32, 4, 4, 3, 1, 1, 3), (3, 4, 33, 35, 3, 2, 1, 1),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func forwardAndGradientsMatchNaive(_ index: Int) {
+        let c = Self.cases[index]
+        let geo = ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
+                               kernelHeight: c.k, kernelWidth: c.k, strideHeight: c.s, strideWidth: c.s,
+                               paddingHeight: c.p, paddingWidth: c.p)
+        var g = SeededGenerator(seed: UInt64(index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let y = Convolution.forward(input: x, weight: w, bias: nil, geometry: geo)
+        #expect(maxRelativeError(y.scalars, Reference.conv(x, w, geo).scalars) < 1e-5)
+        // Adjoint checks: <conv(x), dy> = <x, convᵀ(dy)> = <w, dW(dy)>.
+        let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
+        let lhs = (y * dy).sum()
+        let dx = Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
+        let dw = Convolution.backwardWeight(gradOutput: dy, input: x, geometry: geo)
+        #expect(abs((x * dx).sum() - lhs) <= 1e-3 * max(1, abs(lhs)))
+        #expect(abs((w * dw).sum() - lhs) <= 1e-3 * max(1, abs(lhs)))
+        // Weight gradient against a naive sum.
+        var ref = Tensor(zeros: geo.weightShape)
+        for n in 0..<geo.batch { for co in 0..<geo.outChannels { for oy in 0..<geo.outHeight { for ox in 0..<geo.outWidth {
+            for ci in 0..<geo.inChannels { for ky in 0..<c.k { for kx in 0..<c.k {
+                let iy = oy * c.s - c.p + ky, ix = ox * c.s - c.p + kx
+                if iy >= 0 && iy < c.h && ix >= 0 && ix < c.w { ref[co, ci, ky, kx] += x[n, ci, iy, ix] * dy[n, co, oy, ox] }
+            }}}
+        }}}}
+        #expect(maxRelativeError(dw.scalars, ref.scalars) < 1e-4)
+    }
+}
+
+@Suite struct ElementwiseTests {
+    @Test func vectorExpAndSiLU() {
+        let xs = (0..<100).map { Float($0) * 0.37 - 18 }
+        let x = Tensor(shape: [100], scalars: xs)
+        let e = Elementwise.exp(x), s = Elementwise.silu(x), sg = Elementwise.sigmoid(x)
+        for i in 0..<100 {
+            let v = Double(xs[i])
+            #expect(abs(Double(e.scalars[i]) - Foundation.exp(v)) <= 1e-6 * Foundation.exp(v))
+            #expect(abs(Double(s.scalars[i]) - v / (1 + Foundation.exp(-v))) <= 1e-6 * max(1, abs(v)))
+            #expect(abs(Double(sg.scalars[i]) - 1 / (1 + Foundation.exp(-v))) <= 1e-6)
+        }
+    }
+}
+
+import Foundation

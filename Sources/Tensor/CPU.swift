@@ -1,0 +1,64 @@
+import Foundation
+import TensorKernelsAVX2
+import TensorKernelsBaseline
+
+/// The instruction-set level the numeric kernels run at, chosen once per process.
+///
+/// The kernels are compiled twice (`TensorKernelsBaseline` for any x86-64, `TensorKernelsAVX2` with
+/// `-target-cpu haswell`); this picks the AVX2 + FMA build when `/proc/cpuinfo` lists both `avx2` and
+/// `fma`, and the baseline build otherwise. `GLASSBOX_CPU=baseline` forces the baseline build.
+public enum CPUFeatures {
+    /// Whether the AVX2 + FMA kernels are in use.
+    public static let usesAVX2: Bool = {
+        if let forced = ProcessInfo.processInfo.environment["GLASSBOX_CPU"]?.lowercased(), forced == "baseline" {
+            return false
+        }
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+        guard let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        return flags.contains("avx2") && flags.contains("fma")
+    }()
+
+    /// A short name of the kernel build in use: `"avx2"` or `"baseline"`.
+    public static var kernelName: String { usesAVX2 ? "avx2" : "baseline" }
+}
+
+/// Function table of one kernel build (see `CPUFeatures`).
+struct KernelSet: Sendable {
+    let gemmPanels: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
+                               UnsafePointer<UnsafeMutablePointer<Float>>, UnsafePointer<Int>, Int, Bool) -> Void
+    let gemmNT: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
+                           UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    let exp: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let siluForward: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let siluBackward: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let sigmoid: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    let affineActivation: @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Bool, UnsafeMutablePointer<Float>?) -> Void
+
+    static let avx2 = KernelSet(
+        gemmPanels: { TensorKernelsAVX2.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
+                                                   bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
+        gemmNT: { TensorKernelsAVX2.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
+        exp: { TensorKernelsAVX2.expArray($0, $1, $2) },
+        siluForward: { TensorKernelsAVX2.siluForward($0, $1, $2) },
+        siluBackward: { TensorKernelsAVX2.siluBackward($0, $1, $2, $3) },
+        sigmoid: { TensorKernelsAVX2.sigmoidForward($0, $1, $2) },
+        affineActivation: { TensorKernelsAVX2.affineActivation($0, $1, scale: $2, shift: $3, silu: $4, pre: $5) })
+
+    static let baseline = KernelSet(
+        gemmPanels: { TensorKernelsBaseline.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
+                                                       bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
+        gemmNT: { TensorKernelsBaseline.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
+        exp: { TensorKernelsBaseline.expArray($0, $1, $2) },
+        siluForward: { TensorKernelsBaseline.siluForward($0, $1, $2) },
+        siluBackward: { TensorKernelsBaseline.siluBackward($0, $1, $2, $3) },
+        sigmoid: { TensorKernelsBaseline.sigmoidForward($0, $1, $2) },
+        affineActivation: { TensorKernelsBaseline.affineActivation($0, $1, scale: $2, shift: $3, silu: $4, pre: $5) })
+
+    /// The table in use.
+    static let current: KernelSet = CPUFeatures.usesAVX2 ? .avx2 : .baseline
+}
+
+/// Register tile of the GEMM micro-kernel (must match `gemmMR`/`gemmNR` of the kernel modules).
+let MR = 6
+let NR = 16

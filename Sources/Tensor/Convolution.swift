@@ -1,0 +1,379 @@
+/// Shape arithmetic of a 2-D convolution over `[N, C, H, W]` input.
+public struct ConvGeometry: Sendable, Equatable {
+    public var batch, inChannels, inHeight, inWidth: Int
+    public var outChannels, kernelHeight, kernelWidth: Int
+    public var strideHeight, strideWidth, paddingHeight, paddingWidth: Int
+
+    public init(batch: Int, inChannels: Int, inHeight: Int, inWidth: Int, outChannels: Int,
+                kernelHeight: Int, kernelWidth: Int, strideHeight: Int, strideWidth: Int,
+                paddingHeight: Int, paddingWidth: Int) {
+        self.batch = batch; self.inChannels = inChannels; self.inHeight = inHeight; self.inWidth = inWidth
+        self.outChannels = outChannels; self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
+        self.strideHeight = strideHeight; self.strideWidth = strideWidth
+        self.paddingHeight = paddingHeight; self.paddingWidth = paddingWidth
+        precondition(outHeight > 0 && outWidth > 0,
+                     "Convolution: kernel \(kernelHeight)x\(kernelWidth) with padding \(paddingHeight),\(paddingWidth) does not fit input \(inHeight)x\(inWidth)")
+    }
+
+    public var outHeight: Int { (inHeight + 2 * paddingHeight - kernelHeight) / strideHeight + 1 }
+    public var outWidth: Int { (inWidth + 2 * paddingWidth - kernelWidth) / strideWidth + 1 }
+    /// Rows of the im2col matrix: `inChannels * kernelHeight * kernelWidth`.
+    public var reduction: Int { inChannels * kernelHeight * kernelWidth }
+    public var inputShape: [Int] { [batch, inChannels, inHeight, inWidth] }
+    public var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
+    public var weightShape: [Int] { [outChannels, inChannels, kernelHeight, kernelWidth] }
+}
+
+/// Convolution as implicit GEMM: the im2col matrix is never formed; its pieces are packed straight
+/// from the input into the GEMM's B panels (forward), or into small cache-sized tiles (gradients).
+///
+/// ```
+/// forward      out[n][Cout, P]  = W[Cout, K] · col_n[K, P]            K = Cin·KH·KW, P = OH·OW
+/// input grad   dcol_n[K, P]     = Wᵀ[K, Cout] · dOut[n][Cout, P]  then col2im (scatter-add)
+/// weight grad  dW[Cout, K]     += dOut[n][Cout, P] · col_n[K, P]ᵀ
+/// ```
+public enum Convolution {
+    /// Pixel panels per forward work tile (8 x 16 = 128 output pixels).
+    static let tilePanels = 8
+    static let KC = 256
+
+    /// Per im2col row k: offset of its input plane, and its kernel tap (ky, kx).
+    struct RowTable {
+        var planeOffset: [Int], ky: [Int], kx: [Int]
+        init(_ g: ConvGeometry) {
+            let khw = g.kernelHeight * g.kernelWidth, n = g.reduction
+            planeOffset = [Int](repeating: 0, count: n); ky = planeOffset; kx = planeOffset
+            for k in 0..<n {
+                planeOffset[k] = (k / khw) * g.inHeight * g.inWidth
+                ky[k] = (k % khw) / g.kernelWidth
+                kx[k] = k % g.kernelWidth
+            }
+        }
+    }
+
+    /// Writes im2col rows `k0..<k0+kc` for output pixels `p0..<p0+count` of one image:
+    /// `dst[kk * dstStride + (p - p0)] = col[k0 + kk, p]`, zero where the tap falls in the padding.
+    @inline(__always)
+    static func im2col(_ src: UnsafePointer<Float>, _ g: ConvGeometry, _ t: UnsafePointer<Int>,
+                       _ tky: UnsafePointer<Int>, _ tkx: UnsafePointer<Int>,
+                       p0: Int, count: Int, k0: Int, kc: Int, dst: UnsafeMutablePointer<Float>, dstStride: Int) {
+        let ow = g.outWidth, h = g.inHeight, w = g.inWidth
+        let sh = g.strideHeight, sw = g.strideWidth, ph = g.paddingHeight, pw = g.paddingWidth
+        var p = p0
+        let end = p0 + count
+        while p < end {
+            let oy = p / ow, ox0 = p - oy * ow
+            let len = min(ow - ox0, end - p)
+            let off = p - p0
+            for kk in 0..<kc {
+                let k = k0 + kk
+                let d = dst + kk * dstStride + off
+                let iy = oy * sh - ph + tky[k]
+                if iy < 0 || iy >= h { d.update(repeating: 0, count: len); continue }
+                let kx = tkx[k]
+                let row = src + t[k] + iy * w
+                var lo = ox0, hi = ox0 + len
+                while lo < hi && lo * sw - pw + kx < 0 { d[lo - ox0] = 0; lo += 1 }
+                while hi > lo && (hi - 1) * sw - pw + kx >= w { d[hi - 1 - ox0] = 0; hi -= 1 }
+                if lo < hi {
+                    if sw == 1 {
+                        (d + (lo - ox0)).update(from: row + (lo - pw + kx), count: hi - lo)
+                    } else {
+                        let s = row + (lo * sw - pw + kx), dd = d + (lo - ox0)
+                        for j in 0..<(hi - lo) { dd[j] = s[j * sw] }
+                    }
+                }
+            }
+            p += len
+        }
+    }
+
+    /// Scatter-adds im2col rows back into one image (the adjoint of `im2col`):
+    /// `img[tap(k, p)] += src[kk * srcStride + (p - p0)]`.
+    @inline(__always)
+    static func col2im(_ img: UnsafeMutablePointer<Float>, _ g: ConvGeometry, _ t: UnsafePointer<Int>,
+                       _ tky: UnsafePointer<Int>, _ tkx: UnsafePointer<Int>,
+                       p0: Int, count: Int, k0: Int, kc: Int, src: UnsafePointer<Float>, srcStride: Int) {
+        let ow = g.outWidth, h = g.inHeight, w = g.inWidth
+        let sh = g.strideHeight, sw = g.strideWidth, ph = g.paddingHeight, pw = g.paddingWidth
+        var p = p0
+        let end = p0 + count
+        while p < end {
+            let oy = p / ow, ox0 = p - oy * ow
+            let len = min(ow - ox0, end - p)
+            let off = p - p0
+            for kk in 0..<kc {
+                let k = k0 + kk
+                let iy = oy * sh - ph + tky[k]
+                if iy < 0 || iy >= h { continue }
+                let s = src + kk * srcStride + off
+                let kx = tkx[k]
+                let row = img + t[k] + iy * w
+                var lo = ox0, hi = ox0 + len
+                while lo < hi && lo * sw - pw + kx < 0 { lo += 1 }
+                while hi > lo && (hi - 1) * sw - pw + kx >= w { hi -= 1 }
+                if lo < hi {
+                    let d = row + (lo * sw - pw + kx), ss = s + (lo - ox0)
+                    if sw == 1 {
+                        for j in 0..<(hi - lo) { d[j] += ss[j] }
+                    } else {
+                        for j in 0..<(hi - lo) { d[j * sw] += ss[j] }
+                    }
+                }
+            }
+            p += len
+        }
+    }
+
+    /// Packs `W [Cout, K]` into 6-row GEMM panels `[ceil(Cout/6)][K][6]`.
+    static func packWeights(_ w: UnsafePointer<Float>, outChannels: Int, reduction k: Int) -> UnsafeMutablePointer<Float> {
+        let panels = (outChannels + MR - 1) / MR
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: panels * k * MR)
+        GEMM.packA(w, m: outChannels, k: k, rowStride: k, colStride: 1, into: p)
+        return p
+    }
+
+    /// Forward convolution `[N, Cin, H, W] -> [N, Cout, OH, OW]`, optionally adding a bias per channel.
+    ///
+    /// - Parameters:
+    ///   - input: `[N, Cin, H, W]`.
+    ///   - weight: `[Cout, Cin, KH, KW]`.
+    ///   - bias: `[Cout]` or nil.
+    ///   - geometry: strides and padding (shapes must agree with it).
+    /// - Returns: `[N, Cout, OH, OW]`.
+    public static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+        input.checkShape(g.inputShape, "Convolution.forward input")
+        weight.checkShape(g.weightShape, "Convolution.forward weight")
+        if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
+        let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
+        let panelsPerImage = (ohw + NR - 1) / NR
+        let totalPanels = g.batch * panelsPerImage
+        let tiles = (totalPanels + tilePanels - 1) / tilePanels
+        let table = RowTable(g)
+        let kernels = KernelSet.current
+        let inPlane = g.inChannels * g.inHeight * g.inWidth
+        var out = Tensor(uninitializedShape: g.outputShape) { _ in }
+        weight.withUnsafeBufferPointer { wp in
+            let aPacked = packWeights(wp.baseAddress!, outChannels: cout, reduction: K)
+            defer { aPacked.deallocate() }
+            input.withUnsafeBufferPointer { ip in
+                out.withUnsafeMutableBufferPointer { op in
+                    table.planeOffset.withUnsafeBufferPointer { tp in
+                    table.ky.withUnsafeBufferPointer { tky in
+                    table.kx.withUnsafeBufferPointer { tkx in
+                        let src = ip.baseAddress!, dst = op.baseAddress!
+                        Parallel.chunks(tiles) { _, tileRange in
+                            let kcMax = min(KC, K)
+                            let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tilePanels * kcMax * NR)
+                            let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
+                            let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
+                            defer { bBuf.deallocate(); cPtrs.deallocate(); cCols.deallocate() }
+                            for tile in tileRange {
+                                let g0 = tile * tilePanels, g1 = min(totalPanels, g0 + tilePanels)
+                                let np = g1 - g0
+                                for j in 0..<np {
+                                    let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
+                                    cPtrs[j] = dst + img * cout * ohw + pp * NR
+                                    cCols[j] = min(NR, ohw - pp * NR)
+                                }
+                                var k0 = 0
+                                while k0 < K {
+                                    let kc = min(KC, K - k0)
+                                    for j in 0..<np {
+                                        let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
+                                        let panel = bBuf + j * kc * NR
+                                        if cCols[j] < NR { panel.update(repeating: 0, count: kc * NR) }
+                                        im2col(src + img * inPlane, g, tp.baseAddress!, tky.baseAddress!, tkx.baseAddress!,
+                                               p0: pp * NR, count: cCols[j], k0: k0, kc: kc, dst: panel, dstStride: NR)
+                                    }
+                                    kernels.gemmPanels(cout, kc, np, aPacked + k0 * MR, K * MR, bBuf, kc * NR,
+                                                       cPtrs, cCols, ohw, k0 > 0)
+                                    k0 += kc
+                                }
+                                if let bias {
+                                    bias.withUnsafeBufferPointer { bp in
+                                        for j in 0..<np {
+                                            for co in 0..<cout {
+                                                let row = cPtrs[j] + co * ohw, b = bp[co]
+                                                for t in 0..<cCols[j] { row[t] += b }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }}}
+                }
+            }
+        }
+        return out
+    }
+
+    /// Gradient with respect to the input: `dOut [N, Cout, OH, OW] -> dIn [N, Cin, H, W]`.
+    ///
+    /// Work is split by image and, for small batches, by input-channel groups, so no two workers
+    /// ever add into the same element (deterministic for any thread count).
+    public static func backwardInput(gradOutput: Tensor, weight: Tensor, geometry g: ConvGeometry) -> Tensor {
+        gradOutput.checkShape(g.outputShape, "Convolution.backwardInput gradOutput")
+        weight.checkShape(g.weightShape, "Convolution.backwardInput weight")
+        let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
+        let khw = g.kernelHeight * g.kernelWidth
+        let panelsPerImage = (ohw + NR - 1) / NR
+        let table = RowTable(g)
+        let kernels = KernelSet.current
+        let inPlane = g.inChannels * g.inHeight * g.inWidth
+        // Channel groups whose im2col rows start on a 6-row panel boundary.
+        var granule = 1
+        while (granule * khw) % MR != 0 { granule += 1 }
+        let groupsWanted = g.batch >= Parallel.threadCount ? 1 : Parallel.threadCount
+        var bounds: [Int] = [0]
+        for i in 1..<groupsWanted {
+            let c = min(g.inChannels, (g.inChannels * i / groupsWanted) / granule * granule)
+            if c > bounds.last! { bounds.append(c) }
+        }
+        if g.inChannels > bounds.last! { bounds.append(g.inChannels) }
+        let groups = bounds.count - 1
+        var dIn = Tensor(zeros: g.inputShape)
+        // Wᵀ packed as 6-row panels over K: [ceil(K/6)][Cout][6].
+        let kPanels = (K + MR - 1) / MR
+        let aT = UnsafeMutablePointer<Float>.allocate(capacity: kPanels * cout * MR)
+        defer { aT.deallocate() }
+        weight.withUnsafeBufferPointer { wp in
+            GEMM.packA(wp.baseAddress!, m: K, k: cout, rowStride: 1, colStride: K, into: aT)
+        }
+        gradOutput.withUnsafeBufferPointer { gp in
+            dIn.withUnsafeMutableBufferPointer { dp in
+                table.planeOffset.withUnsafeBufferPointer { tp in
+                table.ky.withUnsafeBufferPointer { tky in
+                table.kx.withUnsafeBufferPointer { tkx in
+                    let gsrc = gp.baseAddress!, ddst = dp.baseAddress!
+                    Parallel.chunks(g.batch * groups) { _, items in
+                        let maxRows = (0..<groups).map { (bounds[$0 + 1] - bounds[$0]) * khw }.max()!
+                        let tp16 = max(1, min(tilePanels, 4096 / max(1, maxRows)))
+                        let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tp16 * cout * NR)
+                        let dcol = UnsafeMutablePointer<Float>.allocate(capacity: (maxRows + MR) * tp16 * NR)
+                        let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tp16)
+                        let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tp16)
+                        defer { bBuf.deallocate(); dcol.deallocate(); cPtrs.deallocate(); cCols.deallocate() }
+                        for j in 0..<tp16 { cPtrs[j] = dcol + j * NR; cCols[j] = NR }
+                        for item in items {
+                            let img = item / groups, grp = item % groups
+                            let row0 = bounds[grp] * khw, rows = (bounds[grp + 1] - bounds[grp]) * khw
+                            let gImg = gsrc + img * cout * ohw
+                            var pp0 = 0
+                            while pp0 < panelsPerImage {
+                                let np = min(tp16, panelsPerImage - pp0)
+                                for j in 0..<np {
+                                    let p0 = (pp0 + j) * NR, cols = min(NR, ohw - p0)
+                                    let panel = bBuf + j * cout * NR
+                                    if cols == NR {
+                                        for co in 0..<cout { (panel + co * NR).update(from: gImg + co * ohw + p0, count: NR) }
+                                    } else {
+                                        panel.update(repeating: 0, count: cout * NR)
+                                        for co in 0..<cout { (panel + co * NR).update(from: gImg + co * ohw + p0, count: cols) }
+                                    }
+                                }
+                                kernels.gemmPanels(rows, cout, np, aT + (row0 / MR) * cout * MR, cout * MR,
+                                                   bBuf, cout * NR, cPtrs, cCols, tp16 * NR, false)
+                                for j in 0..<np {
+                                    let p0 = (pp0 + j) * NR, cols = min(NR, ohw - p0)
+                                    col2im(ddst + img * inPlane, g, tp.baseAddress!, tky.baseAddress!, tkx.baseAddress!,
+                                           p0: p0, count: cols, k0: row0, kc: rows, src: dcol + j * NR, srcStride: tp16 * NR)
+                                }
+                                pp0 += np
+                            }
+                        }
+                    }
+                }}}
+            }
+        }
+        return dIn
+    }
+
+    /// Gradient with respect to the weight: `dW [Cout, Cin, KH, KW] = Σ_n dOut_n · col_nᵀ`.
+    ///
+    /// Pixels of all images form one reduction axis cut into tiles of 256; each worker sums its tiles
+    /// into a private buffer and the buffers are added in worker order.
+    public static func backwardWeight(gradOutput: Tensor, input: Tensor, geometry g: ConvGeometry) -> Tensor {
+        gradOutput.checkShape(g.outputShape, "Convolution.backwardWeight gradOutput")
+        input.checkShape(g.inputShape, "Convolution.backwardWeight input")
+        let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
+        let T = 256, KCW = 64
+        let totalPixels = g.batch * ohw
+        let tiles = (totalPixels + T - 1) / T
+        let table = RowTable(g)
+        let kernels = KernelSet.current
+        let inPlane = g.inChannels * g.inHeight * g.inWidth
+        let workers = Parallel.workers(for: tiles)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * cout * K)
+        partial.update(repeating: 0, count: workers * cout * K)
+        defer { partial.deallocate() }
+        gradOutput.withUnsafeBufferPointer { gp in
+            input.withUnsafeBufferPointer { ip in
+                table.planeOffset.withUnsafeBufferPointer { tp in
+                table.ky.withUnsafeBufferPointer { tky in
+                table.kx.withUnsafeBufferPointer { tkx in
+                    let gsrc = gp.baseAddress!, isrc = ip.baseAddress!
+                    Parallel.chunks(tiles) { worker, tileRange in
+                        let dW = partial + worker * cout * K
+                        let dTile = UnsafeMutablePointer<Float>.allocate(capacity: cout * T)
+                        let colTile = UnsafeMutablePointer<Float>.allocate(capacity: KCW * T)
+                        defer { dTile.deallocate(); colTile.deallocate() }
+                        for tile in tileRange {
+                            let q0 = tile * T, q1 = min(totalPixels, q0 + T), tileLen = q1 - q0
+                            // dOut tile [Cout][tp] gathered across image boundaries.
+                            var q = q0
+                            while q < q1 {
+                                let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
+                                let s = gsrc + img * cout * ohw + p
+                                for co in 0..<cout { (dTile + co * T + (q - q0)).update(from: s + co * ohw, count: len) }
+                                q += len
+                            }
+                            var k0 = 0
+                            while k0 < K {
+                                let kc = min(KCW, K - k0)
+                                var q = q0
+                                while q < q1 {
+                                    let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
+                                    im2col(isrc + img * inPlane, g, tp.baseAddress!, tky.baseAddress!, tkx.baseAddress!,
+                                           p0: p, count: len, k0: k0, kc: kc, dst: colTile + (q - q0), dstStride: T)
+                                    q += len
+                                }
+                                kernels.gemmNT(cout, kc, tileLen, dTile, T, colTile, T, dW + k0, K, true)
+                                k0 += kc
+                            }
+                        }
+                    }
+                }}}
+            }
+        }
+        var dWeight = Tensor(zeros: g.weightShape)
+        dWeight.withUnsafeMutableBufferPointer { d in
+            for w in 0..<workers {
+                let s = partial + w * cout * K
+                for i in 0..<(cout * K) { d[i] += s[i] }
+            }
+        }
+        return dWeight
+    }
+
+    /// Gradient of a per-channel bias: `dOut [N, C, H, W] -> [C]`.
+    public static func biasGradient(_ gradOutput: Tensor) -> Tensor {
+        precondition(gradOutput.rank >= 2, "Convolution.biasGradient: needs [N, C, ...], got \(gradOutput.shape)")
+        let n = gradOutput.shape[0], c = gradOutput.shape[1], plane = gradOutput.count / max(1, n * c)
+        var out = [Float](repeating: 0, count: c)
+        gradOutput.withUnsafeBufferPointer { g in
+            for ch in 0..<c {
+                var s: Double = 0
+                for i in 0..<n {
+                    let p = g.baseAddress! + (i * c + ch) * plane
+                    var t: Float = 0
+                    for j in 0..<plane { t += p[j] }
+                    s += Double(t)
+                }
+                out[ch] = Float(s)
+            }
+        }
+        return Tensor(shape: [c], scalars: out)
+    }
+}

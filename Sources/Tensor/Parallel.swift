@@ -1,0 +1,45 @@
+import Dispatch
+import Foundation
+
+/// Static work splitting over a fixed number of workers with `DispatchQueue.concurrentPerform`.
+///
+/// Work is always split into the same contiguous chunks for a given count and thread count, so
+/// results that depend on summation order are reproducible for a fixed `threadCount`.
+public enum Parallel {
+    /// Number of workers; defaults to `GLASSBOX_THREADS` or 2.
+    nonisolated(unsafe) public static var threadCount: Int = {
+        if let s = ProcessInfo.processInfo.environment["GLASSBOX_THREADS"], let n = Int(s), n >= 1 { return n }
+        return 2
+    }()
+
+    /// Calls `body(worker, range)` for `min(threadCount, count)` contiguous ranges covering `0..<count`.
+    ///
+    /// - Parameters:
+    ///   - count: number of work items.
+    ///   - body: called once per worker with its index and its items; runs concurrently.
+    public static func chunks(_ count: Int, _ body: (_ worker: Int, _ range: Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let workers = max(1, min(threadCount, count))
+        if workers == 1 { body(0, 0..<count); return }
+        withoutActuallyEscaping(body) { body in
+            let box = UnsafeSendableBox(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let lo = count * w / workers, hi = count * (w + 1) / workers
+                box.value(w, lo..<hi)
+            }
+        }
+    }
+
+    /// Calls `body(i)` for every `i` in `0..<count`, split statically across workers.
+    public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        chunks(count) { _, r in for i in r { body(i) } }
+    }
+
+    /// Number of workers `chunks(count)` will use.
+    public static func workers(for count: Int) -> Int { max(1, min(threadCount, count)) }
+}
+
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
