@@ -69,6 +69,25 @@ struct PerturbationTests {
         }
     }
 
+    @Test("the fast blur matches Imaging's Gaussian blur within one level")
+    func fastBlurMatchesImaging() {
+        for sigma in [0.6, 1.0, 2.5] {
+            let fast = fastGaussianBlur(frame, sigma: sigma), reference = frame.gaussianBlurred(sigma: sigma)
+            let worst = zip(fast.pixels, reference.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
+            #expect(worst <= 1, "sigma \(sigma): max difference \(worst)")
+        }
+    }
+
+    @Test("the Gaussian quantile table has mean 0 and variance 1")
+    func quantileTable() {
+        let values = gaussianQuantiles.map(Double.init)
+        let mean = values.reduce(0, +) / Double(values.count)
+        let variance = values.reduce(0) { $0 + $1 * $1 } / Double(values.count)
+        #expect(abs(mean) < 1e-6)
+        #expect(abs(variance - 1) < 1e-3)
+        #expect(abs(inverseNormalCDF(0.975) - 1.959963984540054) < 1e-9)
+    }
+
     @Test("downscale-and-back loses detail, more at smaller scales")
     func downscale() throws {
         let errors = try [0.75, 0.5, 0.25].map { meanSquaredError(try Perturbation(.downscale, level: $0).apply([frame])[0], frame) }

@@ -35,7 +35,7 @@ extension Perturbation {
         case .none: return frame
         case .h264, .jpeg: preconditionFailure("\(id) needs a codec; call apply(_:codecs:) on the sequence")
         case .downscale: return frame.downscaledAndBack(factor: level)
-        case .blur: return frame.gaussianBlurred(sigma: level)
+        case .blur: return fastGaussianBlur(frame, sigma: level)
         case .noise: return frame.withGaussianNoise(std: level, seed: mixSeed(seed, UInt64(index)))
         case .saturation: return frame.adjustedSaturation(Float(level))
         case .contrast: return frame.adjustedContrast(Float(level))
@@ -68,21 +68,13 @@ extension RGBImage {
     }
 
     /// Adds white Gaussian noise of standard deviation `std` (byte units) to every channel of every
-    /// pixel, rounding and clamping to 0...255. Deterministic in `seed`.
+    /// pixel, rounding and clamping to 0...255. Deterministic in `seed`. Samples come from a
+    /// 65,536-quantile table of N(0, 1) (tails clipped at ±4.4 σ; variance within 0.1%).
     public func withGaussianNoise(std: Double, seed: UInt64) -> RGBImage {
         precondition(std >= 0, "noise std must be non-negative, got \(std)")
         if std == 0 { return self }
-        var generator = SeededGenerator(seed: seed)
         var out = pixels
-        out.withUnsafeMutableBufferPointer { p in
-            var i = 0
-            while i < p.count {
-                let (g0, g1) = generator.nextGaussianPair()
-                p[i] = noiseByte(p[i], g0 * std)
-                if i + 1 < p.count { p[i + 1] = noiseByte(p[i + 1], g1 * std) }
-                i += 2
-            }
-        }
+        addGaussianNoise(&out, std: Float(std), seed: seed)
         return RGBImage(width: width, height: height, pixels: out)
     }
 
@@ -124,9 +116,4 @@ extension RGBImage {
         }
         return RGBImage(width: width, height: height, pixels: out)
     }
-}
-
-@inline(__always) private func noiseByte(_ value: UInt8, _ delta: Double) -> UInt8 {
-    let v = (Double(value) + delta).rounded()
-    return v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(v))
 }

@@ -20,13 +20,6 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
     mutating func nextUnit() -> Double {
         (Double(next() >> 11) + 0.5) * (1.0 / 9_007_199_254_740_992.0)
     }
-
-    /// Two independent standard normal samples (Box–Muller).
-    mutating func nextGaussianPair() -> (Double, Double) {
-        let u1 = nextUnit(), u2 = nextUnit()
-        let radius = (-2 * log(u1)).squareRoot()
-        return (radius * cos(2 * .pi * u2), radius * sin(2 * .pi * u2))
-    }
 }
 
 /// Mixes several 64-bit values into one seed (the SplitMix64 finaliser over a running hash).
