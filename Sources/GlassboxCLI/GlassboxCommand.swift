@@ -7,6 +7,8 @@ public enum GlassboxCommand {
 
     /// Every subcommand, in the order `--help` lists them.
     nonisolated(unsafe) public static var commands: [any Command.Type] = [
+        InfoCommand.self,
+        BenchCommand.self,
     ]
 
     static let exitCodeHelp = """
@@ -78,6 +80,7 @@ public enum GlassboxCommand {
             try command.run(&arguments)
             return .ok
         } catch let error as CLIError {
+            if case .reported(let code) = error { return code }
             Console.err("glassbox \(command.name): \(error.description)")
             if case .usage = error { Console.err("Run 'glassbox \(command.name) --help' for usage.") }
             return error.exitCode

@@ -68,23 +68,22 @@ public struct TrainingSampler: Sendable {
     public func batch(pairs: Int, seed: UInt64) -> (inputs: [Float], labels: [Float], tags: [SampleTag]) {
         precondition(!indices.isEmpty, "no crops on this side of the split")
         let perImage = 3 * format.size * format.size
-        var inputs = [Float](repeating: 0, count: 2 * pairs * perImage)
-        var labels = [Float](repeating: 0, count: 2 * pairs)
-        var tags = [SampleTag?](repeating: nil, count: 2 * pairs)
-        let lock = NSLock()
+        let results = ResultSlots<(RGBImage, RGBImage, SampleTag, SampleTag)>(count: pairs)
         DispatchQueue.concurrentPerform(iterations: pairs) { pair in
             var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(pair))
-            let (real, fake, tagReal, tagFake) = makePair(using: &rng)
-            let realValues = format.tensorValues(real), fakeValues = format.tensorValues(fake)
-            lock.lock()
-            inputs.replaceSubrange((2 * pair * perImage)..<((2 * pair + 1) * perImage), with: realValues)
-            inputs.replaceSubrange(((2 * pair + 1) * perImage)..<((2 * pair + 2) * perImage), with: fakeValues)
-            labels[2 * pair + 1] = 1
-            tags[2 * pair] = tagReal
-            tags[2 * pair + 1] = tagFake
-            lock.unlock()
+            results.set(pair, makePair(using: &rng))
         }
-        return (inputs, labels, tags.map { $0! })
+        var inputs = [Float]()
+        inputs.reserveCapacity(2 * pairs * perImage)
+        var labels = [Float](), tags = [SampleTag]()
+        for pair in 0..<pairs {
+            let (real, fake, tagReal, tagFake) = results.get(pair)
+            inputs.append(contentsOf: format.tensorValues(real))
+            inputs.append(contentsOf: format.tensorValues(fake))
+            labels.append(contentsOf: [0, 1])
+            tags.append(contentsOf: [tagReal, tagFake])
+        }
+        return (inputs, labels, tags)
     }
 
     /// One real crop and a fake made from it, framed, flipped and compressed alike.
@@ -139,5 +138,24 @@ public struct TrainingSampler: Sendable {
         return (realOut, fakeOut,
                 SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: quality),
                 SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: quality))
+    }
+}
+
+/// Fixed slots that concurrent workers fill, one slot per worker index (no two write the same slot).
+final class ResultSlots<Value>: @unchecked Sendable {
+    private var values: [Value?]
+    private let lock = NSLock()
+
+    init(count: Int) { values = [Value?](repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: Value) {
+        lock.lock(); defer { lock.unlock() }
+        values[index] = value
+    }
+
+    func get(_ index: Int) -> Value {
+        lock.lock(); defer { lock.unlock() }
+        guard let value = values[index] else { preconditionFailure("slot \(index) was never filled") }
+        return value
     }
 }

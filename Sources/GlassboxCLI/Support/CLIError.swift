@@ -19,11 +19,15 @@ public enum CLIError: Error, CustomStringConvertible {
     case noInput(String)
     case io(String)
     case software(String)
+    /// The problems were already printed one per line; only the exit code is left to give.
+    case reported(ExitCode)
 
     public var description: String {
         switch self {
         case .usage(let message), .dataError(let message), .noInput(let message), .io(let message), .software(let message):
             return message
+        case .reported:
+            return ""
         }
     }
 
@@ -34,6 +38,7 @@ public enum CLIError: Error, CustomStringConvertible {
         case .noInput: return .noInput
         case .io: return .ioError
         case .software: return .software
+        case .reported(let code): return code
         }
     }
 }

@@ -1,0 +1,79 @@
+import Foundation
+import Detector
+import VideoIO
+
+/// `glassbox bench decode|nn`: throughput figures, printed, never asserted in tests.
+enum BenchCommand: Command {
+    static let name = "bench"
+    static let summary = "measure decode and network throughput (against ffmpeg / for PyTorch comparison)"
+    static let help = """
+    Usage: glassbox bench decode FILE [--rounds N] [--json]
+           glassbox bench nn [--batches 1,8,32] [--threads N] [--seconds S] [--json]
+
+    decode  Decodes FILE to RGB with Glassbox's reader and with
+            `ffmpeg -v error -i FILE -pix_fmt rgb24 -f rawvideo -y /dev/null`, alternating the two
+            for N rounds (default 3) in the same run, and prints the median frames per second of
+            each and their ratio (ours / ffmpeg).
+    nn      Images per second of the detector's spatial network on 128x128 crops: forward,
+            forward plus input gradient, and a training step, at each batch size.
+            bench/torch_reference.py prints PyTorch's figures for the same network.
+
+    Use a release build (swift build -c release) for figures worth quoting.
+    """
+
+    static func run(_ arguments: inout Arguments) throws {
+        let words = arguments.positionals()
+        guard let mode = words.first else { throw CLIError.usage("say what to measure: decode or nn") }
+        switch mode {
+        case "decode":
+            let rounds = try arguments.int("--rounds", default: 3, range: 1...100)
+            let json = arguments.flag("--json")
+            try arguments.finish()
+            guard words.count == 2 else { throw CLIError.usage("bench decode needs exactly one FILE") }
+            try FileOutput.requireFile(words[1])
+            let result = try benchmarkDecode(path: words[1], rounds: rounds)
+            if json {
+                FileHandle.standardOutput.write(try FileOutput.encodeJSON(result))
+            } else {
+                Console.out("decode+RGB \(result.path) (\(result.width)x\(result.height), \(result.frames) frames, \(result.rounds) rounds, medians)")
+                Console.out(String(format: "  glassbox  %8.1f frames/s", result.oursFPS))
+                if let ffmpeg = result.ffmpegFPS {
+                    Console.out(String(format: "  ffmpeg    %8.1f frames/s", ffmpeg))
+                }
+                if let ratio = result.ratio { Console.out(String(format: "  ratio     %8.2fx (glassbox / ffmpeg)", ratio)) }
+                if let note = result.ffmpegNote { Console.out("  note: \(note)") }
+            }
+        case "nn":
+            try runNetworkBench(&arguments)
+        default:
+            throw CLIError.usage("unknown benchmark '\(mode)': use decode or nn")
+        }
+    }
+}
+
+/// `glassbox bench nn`: the detector network's throughput table.
+func runNetworkBench(_ arguments: inout Arguments) throws {
+    let batches = try arguments.options("--batches").map { text -> Int in
+        guard let value = Int(text), value > 0 else { throw CLIError.usage("--batches expects positive integers, got '\(text)'") }
+        return value
+    }
+    let threadList = try arguments.options("--threads").map { text -> Int in
+        guard let value = Int(text), (1...256).contains(value) else { throw CLIError.usage("--threads expects 1...256, got '\(text)'") }
+        return value
+    }
+    let seconds = try arguments.double("--seconds", default: 1.0, range: 0.05...60)
+    let json = arguments.flag("--json")
+    try arguments.finish()
+    let result = runNetworkBenchmark(batchSizes: batches.isEmpty ? [1, 8, 32] : batches,
+                                     threads: threadList.isEmpty ? [1, 2] : threadList, secondsPerCase: seconds)
+    if json {
+        FileHandle.standardOutput.write(try FileOutput.encodeJSON(result))
+        return
+    }
+    Console.out("spatial network \(result.inputSize)x\(result.inputSize), \(result.parameterCount) parameters, kernels: \(result.kernel)")
+    Console.out("mode           batch  threads   images/s   ms/call")
+    for entry in result.entries {
+        Console.out(String(format: "%-14@ %5d  %7d  %9.1f  %8.2f", entry.mode as NSString, entry.batchSize, entry.threads,
+                           entry.imagesPerSecond, entry.medianSeconds * 1000))
+    }
+}
