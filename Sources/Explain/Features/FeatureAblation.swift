@@ -33,7 +33,7 @@ public struct FeatureAblation {
                                  codes: SparseCodes? = nil) -> [Float] {
         let d = sae.inputSize
         precondition(embedding.count == d, "embedding has \(embedding.count) values, SAE expects \(d)")
-        let z = codes ?? sae.encode(embedding, count: 1, threads: 1)
+        let z = codes ?? sae.encode(embedding, count: 1)
         switch mode {
         case .reconstruction:
             return sae.decode(z, ablating: ablating)
@@ -70,7 +70,7 @@ public struct FeatureAblation {
 
     /// - Throws: whatever `readout` throws.
     public func effect(of ablating: Set<Int>, embedding: [Float], mode: Splice = .reconstructionPlusError) throws -> Effect {
-        let codes = sae.encode(embedding, count: 1, threads: 1)
+        let codes = sae.encode(embedding, count: 1)
         let original = Double(try readout(embedding))
         let spliced = Double(try readout(splicedEmbedding(embedding, mode: mode, codes: codes)))
         let ablated = Double(try readout(splicedEmbedding(embedding, ablating: ablating, mode: mode, codes: codes)))
@@ -104,7 +104,7 @@ public struct FeatureAblation {
         guard readoutWeights.count == d, embedding.count == d else {
             throw ExplainError.shapeMismatch(name: "embedding/readout weights", expected: "\(d)", actual: "\(embedding.count)/\(readoutWeights.count)")
         }
-        let codes = sae.encode(embedding, count: 1, threads: 1)
+        let codes = sae.encode(embedding, count: 1)
         let spliced = Double(try readout(splicedEmbedding(embedding, mode: mode, codes: codes)))
         var candidates: [(latent: Int, activation: Float, contribution: Double)] = []
         for (j, a) in codes.active(row: 0) {

@@ -64,14 +64,12 @@ public struct FeatureDictionary: Sendable, Equatable, Codable {
         public var pairMargin = 0.05
         /// Tag correlations kept per feature (strongest by magnitude).
         public var keptCorrelations = 8
-        public var threads = 2
         public init(topSampleCount: Int = 8, minimumScore: Double = 0.1, pairMargin: Double = 0.05,
-                    keptCorrelations: Int = 8, threads: Int = 2) {
+                    keptCorrelations: Int = 8) {
             self.topSampleCount = topSampleCount
             self.minimumScore = minimumScore
             self.pairMargin = pairMargin
             self.keptCorrelations = keptCorrelations
-            self.threads = threads
         }
     }
 
@@ -96,7 +94,7 @@ public struct FeatureDictionary: Sendable, Equatable, Codable {
         if let w = readoutWeights, w.count != d {
             throw ExplainError.shapeMismatch(name: "readout weights", expected: "\(d)", actual: "\(w.count)")
         }
-        let codes = sae.encode(embeddings, count: count, threads: options.threads)
+        let codes = sae.encode(embeddings, count: count)
         let n = Double(count)
 
         // Tag vocabulary: singles "key=value" and pairs "k1=v1 & k2=v2" (keys sorted).

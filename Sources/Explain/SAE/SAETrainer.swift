@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import Tensor
 
 /// Trains a ``SparseAutoencoder`` with Adam on a `[N, d]` matrix of embeddings.
 ///
@@ -11,7 +11,8 @@ import Foundation
 /// `α = 1/32`; a latent is dead when it has not fired in the last `deadAfterSamples` training rows.
 /// After each step the decoder gradient's component along each direction is removed before Adam
 /// and the directions are renormalised to unit length. Deterministic for a seed (batch order and
-/// initialisation; threads split rows and reduce in a fixed order).
+/// initialisation; `Parallel.threadCount` workers split rows and reduce in a fixed order, so results
+/// are reproducible for a fixed thread count).
 public final class SAETrainer {
     /// Hyper-parameters.
     public struct Configuration: Sendable, Equatable, Codable {
@@ -29,10 +30,9 @@ public final class SAETrainer {
         /// least one epoch's worth is typical.
         public var deadAfterSamples: Int? = nil
         public var seed: UInt64 = 0
-        public var threads: Int = 2
 
         public init(epochs: Int = 10, batchSize: Int = 1024, learningRate: Float = 1e-3, auxCoefficient: Float = 1.0 / 32,
-                    auxK: Int? = nil, deadAfterSamples: Int? = nil, seed: UInt64 = 0, threads: Int = 2) {
+                    auxK: Int? = nil, deadAfterSamples: Int? = nil, seed: UInt64 = 0) {
             precondition(epochs >= 0 && batchSize >= 1 && learningRate > 0, "epochs, batch size and learning rate must be positive")
             self.epochs = epochs
             self.batchSize = batchSize
@@ -41,7 +41,6 @@ public final class SAETrainer {
             self.auxK = auxK
             self.deadAfterSamples = deadAfterSamples
             self.seed = seed
-            self.threads = threads
         }
     }
 
@@ -148,16 +147,15 @@ public final class SAETrainer {
             }
             epochsDone += 1
         }
-        return model.metrics(x, count: count, threads: configuration.threads)
+        return model.metrics(x, count: count)
     }
 
     /// One Adam step on `rows` rows; returns (loss, aux loss, dead count before the step).
     private func step(_ x: [Float], rows: Int, deadAfter: Int) -> (Float, Float, Int) {
         let model = self.model
         let d = model.inputSize, m = model.latentCount, k = model.k
-        let threads = max(1, configuration.threads)
         // Forward: pre [rows, m], centred [rows, d].
-        let (pre, centred) = x.withUnsafeBufferPointer { model.preActivations($0, count: rows, threads: threads) }
+        let (pre, centred) = x.withUnsafeBufferPointer { model.preActivations($0, count: rows) }
         let dead: [Int32] = (0..<m).compactMap { sinceFired[$0] >= deadAfter ? Int32($0) : nil }
         let kAux = min(configuration.auxK ?? max(1, d / 2), dead.count)
         let scale = model.inputScale
@@ -165,7 +163,7 @@ public final class SAETrainer {
         let alpha = configuration.auxCoefficient
 
         // Per-worker gradient buffers, reduced in worker order.
-        let workers = min(threads, rows)
+        let workers = Parallel.workers(for: rows)
         final class Grads: @unchecked Sendable {
             var wEnc: [Float], bEnc: [Float], wDec: [Float], bDec: [Float]
             var loss: Double = 0, aux: Double = 0
@@ -178,9 +176,9 @@ public final class SAETrainer {
         }
         let grads = (0..<workers).map { _ in Grads(m: m, d: d) }
         nonisolated(unsafe) let xs = x, preAll = pre, centredAll = centred, deadList = dead
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        Parallel.chunks(rows) { worker, range in
             let g = grads[worker]
-            let first = rows * worker / workers, last = rows * (worker + 1) / workers
+            let first = range.lowerBound, last = range.upperBound
             var idx = [Int32](repeating: 0, count: k), val = [Float](repeating: 0, count: k)
             var auxIdx = [Int32](repeating: 0, count: max(kAux, 1)), auxVal = [Float](repeating: 0, count: max(kAux, 1))
             var residual = [Float](repeating: 0, count: d), gMain = [Float](repeating: 0, count: d), gAux = [Float](repeating: 0, count: d)

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// A TopK sparse autoencoder over the detector's embedding (Gao et al. 2024, "Scaling and
 /// evaluating sparse autoencoders"; Bricken et al. 2023, "Towards Monosemanticity").
@@ -69,9 +70,11 @@ public struct SparseAutoencoder: Sendable, Equatable {
     // MARK: Encoding
 
     /// Pre-activations `W_enc (x_n - b_dec) + b_enc` of a batch, and the centred normalised input.
+    ///
+    /// `[count, d] · [m, d]ᵀ -> [count, m]` on the engine's packed SGEMM (`Tensor.GEMM`, AVX2+FMA when
+    /// the CPU has it, `Parallel.threadCount` workers).
     /// - Returns: `pre [count, m]`, `centred [count, d]`.
-    func preActivations(_ x: UnsafeBufferPointer<Float>, count: Int, threads: Int,
-                        packedEncoder: [Float]? = nil) -> (pre: [Float], centred: [Float]) {
+    func preActivations(_ x: UnsafeBufferPointer<Float>, count: Int) -> (pre: [Float], centred: [Float]) {
         let d = inputSize, m = latentCount
         var centred = [Float](repeating: 0, count: count * d)
         centred.withUnsafeMutableBufferPointer { c in
@@ -79,13 +82,15 @@ public struct SparseAutoencoder: Sendable, Equatable {
                 for n in 0..<count { for i in 0..<d { c[n * d + i] = x[n * d + i] * inputScale - b[i] } }
             }
         }
-        let packed = packedEncoder ?? encoderWeight.withUnsafeBufferPointer { Gemm.packTransposed($0, n: m, k: d) }
         var pre = [Float](repeating: 0, count: count * m)
         centred.withUnsafeBufferPointer { a in
-            packed.withUnsafeBufferPointer { p in
-                encoderBias.withUnsafeBufferPointer { bias in
-                    pre.withUnsafeMutableBufferPointer { c in
-                        Gemm.multiply(a: a, packedB: p, bias: bias, c: c, m: count, n: m, k: d, threads: threads)
+            encoderWeight.withUnsafeBufferPointer { w in
+                pre.withUnsafeMutableBufferPointer { c in
+                    // op(B)[p, j] = W_enc[j, p]
+                    GEMM.multiply(m: count, n: m, k: d, a: a.baseAddress!, aRowStride: d, aColStride: 1,
+                                  b: w.baseAddress!, bRowStride: 1, bColStride: d, c: c.baseAddress!, ldc: m, accumulate: false)
+                    encoderBias.withUnsafeBufferPointer { bias in
+                        for n in 0..<count { for j in 0..<m { c[n * m + j] += bias[j] } }
                     }
                 }
             }
@@ -97,9 +102,8 @@ public struct SparseAutoencoder: Sendable, Equatable {
     /// - Parameters:
     ///   - x: `[count, d]` embeddings (un-normalised, as the detector produces them).
     ///   - count: number of rows.
-    ///   - threads: worker threads for the encoder product.
     /// - Returns: ``SparseCodes`` with `k` slots per row.
-    public func encode(_ x: [Float], count: Int, threads: Int = 2) -> SparseCodes {
+    public func encode(_ x: [Float], count: Int) -> SparseCodes {
         precondition(x.count == count * inputSize, "encode needs \(count * inputSize) floats, got \(x.count)")
         var codes = SparseCodes(count: count, k: k)
         // Chunks bound the [chunk, m] pre-activation buffer.
@@ -108,7 +112,7 @@ public struct SparseAutoencoder: Sendable, Equatable {
         while start < count {
             let n = min(chunk, count - start)
             let pre = x.withUnsafeBufferPointer {
-                preActivations(UnsafeBufferPointer(rebasing: $0[(start * inputSize)..<((start + n) * inputSize)]), count: n, threads: threads).pre
+                preActivations(UnsafeBufferPointer(rebasing: $0[(start * inputSize)..<((start + n) * inputSize)]), count: n).pre
             }
             pre.withUnsafeBufferPointer { p in
                 codes.indices.withUnsafeMutableBufferPointer { idx in
@@ -152,8 +156,8 @@ public struct SparseAutoencoder: Sendable, Equatable {
     }
 
     /// `decode(encode(x))`.
-    public func reconstruct(_ x: [Float], count: Int, threads: Int = 2) -> [Float] {
-        decode(encode(x, count: count, threads: threads))
+    public func reconstruct(_ x: [Float], count: Int) -> [Float] {
+        decode(encode(x, count: count))
     }
 
     // MARK: Metrics
@@ -164,9 +168,9 @@ public struct SparseAutoencoder: Sendable, Equatable {
     ///   - count: rows.
     /// - Returns: explained variance `1 - Σ‖x - x̂‖² / Σ‖x - mean(x)‖²`, mean L0 (non-zero
     ///   activations per row), and the fraction of latents that never fire on `x`.
-    public func metrics(_ x: [Float], count: Int, threads: Int = 2) -> SAEMetrics {
+    public func metrics(_ x: [Float], count: Int) -> SAEMetrics {
         precondition(count > 0, "metrics need data")
-        let codes = encode(x, count: count, threads: threads)
+        let codes = encode(x, count: count)
         let recon = decode(codes)
         let d = inputSize
         var mean = [Double](repeating: 0, count: d)
