@@ -1,0 +1,227 @@
+import Foundation
+import Imaging
+
+/// One detected face.
+public struct FaceDetection: Sendable, Codable, Equatable {
+    /// The face box in image pixels.
+    public var box: Box
+    /// Confidence: the number of overlapping raw windows that were grouped into this box
+    /// (OpenCV's "neighbours"); larger is more certain.
+    public var score: Double
+
+    public init(box: Box, score: Double) {
+        self.box = box
+        self.score = score
+    }
+}
+
+/// Multi-scale Viola–Jones face detection with one or more Haar cascades.
+///
+/// For each cascade the gray image (BT.601, OpenCV rounding) is resized to a pyramid of scales
+/// `scaleFactor^k`; the cascade's base window slides over each level (step 2 level pixels, or 1 when the
+/// scale exceeds 2, skipping a position after a first-stage rejection, as OpenCV's `detectMultiScale`),
+/// accepted windows are grouped with `minNeighbors` (``groupWindows``-style, like `groupRectangles`),
+/// and the groups of all cascades are merged with non-maximum suppression. Cascades named `*profile*`
+/// also run mirrored, so one profile cascade finds faces turned either way.
+///
+/// Viola and Jones, "Rapid object detection using a boosted cascade of simple features", CVPR 2001;
+/// Lienhart and Maydt, "An extended set of Haar-like features for rapid object detection", ICIP 2002.
+public struct FaceDetector: Sendable {
+    /// The cascades, run in order and merged.
+    public var cascades: [CascadeClassifier]
+    /// For each cascade, whether it also runs with mirrored features (default: file name contains "profile").
+    public var mirrored: [Bool]
+    /// Smallest face side in pixels.
+    public var minFaceSize: Int
+    /// Largest face side in pixels (`nil`: as large as the image).
+    public var maxFaceSize: Int?
+    /// Ratio between pyramid levels, > 1.
+    public var scaleFactor: Double
+    /// Minimum neighbours: a group needs more than this many raw windows.
+    public var minNeighbors: Int
+    /// Shrink pyramid levels with an antialiasing filter (true) or plain bilinear sampling as OpenCV (false).
+    public var antialiasPyramid: Bool = true
+    /// `minNeighbors` of the search near known faces (``detect(in:near:)``).
+    public var localMinNeighbors: Int = 1
+    /// In-plane rotations (radians) tried near a known face that the upright search missed.
+    public var localRotations: [Double] = [0.3, -0.3]
+    /// Window step in pyramid-level pixels; `nil` uses OpenCV's rule (2, or 1 above scale 2).
+    public var windowStep: Int? = nil
+    /// IoU above which detections of different cascades are merged.
+    public var mergeIoU: Double = 0.3
+
+    private let mirroredCascades: [CascadeClassifier?]
+
+    /// - Parameters:
+    ///   - cascades: at least one cascade.
+    ///   - minFaceSize: smallest face side in pixels.
+    ///   - scaleFactor: pyramid ratio, greater than 1 (1.1 is thorough, 1.2 fast).
+    ///   - minNeighbors: groups need more than this many raw windows (0 keeps every raw window).
+    public init(cascades: [CascadeClassifier], minFaceSize: Int = 40, scaleFactor: Double = 1.15, minNeighbors: Int = 3) {
+        precondition(!cascades.isEmpty, "FaceDetector needs at least one cascade")
+        precondition(scaleFactor > 1.0001, "scaleFactor must be greater than 1, got \(scaleFactor)")
+        precondition(minFaceSize > 0 && minNeighbors >= 0, "minFaceSize must be positive and minNeighbors non-negative")
+        self.cascades = cascades
+        self.minFaceSize = minFaceSize
+        self.scaleFactor = scaleFactor
+        self.minNeighbors = minNeighbors
+        self.mirrored = cascades.map { ($0.source as NSString).lastPathComponent.lowercased().contains("profile") }
+        self.mirroredCascades = cascades.map { $0.mirrored() }
+    }
+
+    /// Directory of the OpenCV Haar cascades: `$GLASSBOX_CASCADES` or `/usr/share/opencv4/haarcascades`.
+    public static var cascadeDirectory: String {
+        ProcessInfo.processInfo.environment["GLASSBOX_CASCADES"] ?? "/usr/share/opencv4/haarcascades"
+    }
+
+    /// The standard detector: `haarcascade_frontalface_alt2.xml` (frontal, few false positives) and
+    /// `haarcascade_profileface.xml` (both directions), from ``cascadeDirectory``.
+    /// - Throws: ``CascadeError`` naming the missing file (install Debian's `opencv-data`, or set
+    ///   `GLASSBOX_CASCADES` to a folder with those files).
+    public static func standard() throws -> FaceDetector {
+        let directory = cascadeDirectory
+        var cascades: [CascadeClassifier] = []
+        for name in ["haarcascade_frontalface_alt2.xml", "haarcascade_profileface.xml"] {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CascadeError.unreadable(path: path + " (install opencv-data or set GLASSBOX_CASCADES)")
+            }
+            cascades.append(try CascadeClassifier(contentsOf: path))
+        }
+        return FaceDetector(cascades: cascades)
+    }
+
+    /// Finds faces in the whole image.
+    /// - Parameter image: the frame.
+    /// - Returns: face boxes, highest score first.
+    public func detect(in image: RGBImage) -> [FaceDetection] {
+        let gray = GrayBytes(image)
+        return suppressNonMaxima(detectRaw(gray, origin: (0, 0), sizeRange: nil), iouThreshold: mergeIoU)
+    }
+
+    /// Searches only around earlier boxes (for tracking): a square of twice each box's side around its
+    /// centre, at face sizes from 0.6x to 1.6x the box, accepting groups of more than
+    /// ``localMinNeighbors`` windows (the earlier box is prior evidence). When nothing is found near a
+    /// box, the region is searched again rotated by each of ``localRotations`` (heads tilted in the
+    /// image plane defeat upright Haar features). Much cheaper than a full search, blind elsewhere.
+    /// - Parameters:
+    ///   - image: the frame.
+    ///   - regions: boxes of faces in a previous frame.
+    /// - Returns: face boxes, highest score first (boxes found rotated are axis-aligned boxes of the
+    ///   same size around the rotated-back centre).
+    public func detect(in image: RGBImage, near regions: [Box]) -> [FaceDetection] {
+        if regions.isEmpty { return [] }
+        let gray = GrayBytes(image)
+        var local = self
+        local.minNeighbors = localMinNeighbors
+        var found: [FaceDetection] = []
+        for region in regions {
+            let side = max(region.width, region.height)
+            guard side > 0 else { continue }
+            let sizes = (0.6 * side)...(1.6 * side)
+            let roi = region.squared(scale: 2)
+            let x0 = max(0, Int(roi.x.rounded(.down))), y0 = max(0, Int(roi.y.rounded(.down)))
+            let x1 = min(gray.width, Int((roi.x + roi.width).rounded(.up)))
+            let y1 = min(gray.height, Int((roi.y + roi.height).rounded(.up)))
+            guard x1 - x0 >= minFaceSize, y1 - y0 >= minFaceSize else { continue }
+            let crop = gray.cropped(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
+            var here = local.detectRaw(crop, origin: (x0, y0), sizeRange: sizes)
+            if here.isEmpty {
+                for angle in localRotations {
+                    // Output square of side 2 * side centred on the region, image rotated by `angle` about that centre.
+                    let outSide = max(minFaceSize, Int((2 * side).rounded()))
+                    let half = Double(outSide) / 2
+                    let rotate = AffineTransform.similarity(scale: 1, angle: angle)
+                    let toOutput = AffineTransform(a: 1, b: 0, c: 0, d: 1, tx: half, ty: half)
+                        .concatenating(rotate)
+                        .concatenating(AffineTransform(a: 1, b: 0, c: 0, d: 1, tx: -region.centerX, ty: -region.centerY))
+                    let patch = image.warped(by: toOutput, width: outSide, height: outSide, padding: .edge)
+                    let back = toOutput.inverted
+                    here = local.detectRaw(GrayBytes(patch), origin: (0, 0), sizeRange: sizes).map { detection in
+                        let centre = back.apply(x: detection.box.centerX, y: detection.box.centerY)
+                        return FaceDetection(box: Box(x: centre.x - detection.box.width / 2, y: centre.y - detection.box.height / 2,
+                                                      width: detection.box.width, height: detection.box.height),
+                                             score: detection.score)
+                    }
+                    if !here.isEmpty { break }
+                }
+            }
+            found += here
+        }
+        return suppressNonMaxima(found, iouThreshold: mergeIoU)
+    }
+
+    /// All cascades (and mirrors) on one gray image; groups per cascade; boxes offset by `origin`.
+    func detectRaw(_ gray: GrayBytes, origin: (Int, Int), sizeRange: ClosedRange<Double>?) -> [FaceDetection] {
+        var pyramid = Pyramid(gray: gray, antialias: antialiasPyramid,
+                              needsTilted: cascades.contains { $0.hasTiltedFeatures })
+        var detections: [FaceDetection] = []
+        for (index, cascade) in cascades.enumerated() {
+            var variants: [CascadeClassifier] = [cascade]
+            if mirrored[index], let mirror = mirroredCascades[index] { variants.append(mirror) }
+            for variant in variants {
+                let windows = scan(variant, pyramid: &pyramid, sizeRange: sizeRange)
+                for (window, neighbors) in groupWindows(windows, groupThreshold: minNeighbors) {
+                    detections.append(FaceDetection(
+                        box: Box(x: Double(window.x + origin.0), y: Double(window.y + origin.1),
+                                 width: Double(window.width), height: Double(window.height)),
+                        score: Double(neighbors)))
+                }
+            }
+        }
+        return detections
+    }
+
+    /// Raw accepted windows of one cascade over the pyramid, in `pyramid.gray` pixels.
+    func scan(_ cascade: CascadeClassifier, pyramid: inout Pyramid, sizeRange: ClosedRange<Double>?) -> [RawWindow] {
+        let bound = BoundCascade(cascade, stride: pyramid.stride)
+        var windows: [RawWindow] = []
+        var k = 0
+        while true {
+            let factor = pow(scaleFactor, Double(k))
+            k += 1
+            let windowWidth = Int((Double(cascade.windowWidth) * factor).rounded())
+            let windowHeight = Int((Double(cascade.windowHeight) * factor).rounded())
+            let levelWidth = Int((Double(pyramid.gray.width) / factor).rounded())
+            let levelHeight = Int((Double(pyramid.gray.height) / factor).rounded())
+            if levelWidth <= cascade.windowWidth || levelHeight <= cascade.windowHeight { break }
+            if let maxFaceSize, windowWidth > maxFaceSize || windowHeight > maxFaceSize { break }
+            if let sizeRange, Double(max(windowWidth, windowHeight)) > sizeRange.upperBound { break }
+            if windowWidth < minFaceSize || windowHeight < minFaceSize { continue }
+            if let sizeRange, Double(max(windowWidth, windowHeight)) < sizeRange.lowerBound { continue }
+            let integral = pyramid.level(k - 1, width: levelWidth, height: levelHeight)
+            let step = windowStep ?? (factor > 2 ? 1 : 2)
+            let hits = bound.scan(integral, xRange: 0..<(levelWidth - cascade.windowWidth),
+                                  yRange: 0..<(levelHeight - cascade.windowHeight), step: step)
+            for hit in hits {
+                windows.append(RawWindow(x: Int((Double(hit.x) * factor).rounded()), y: Int((Double(hit.y) * factor).rounded()),
+                                         width: windowWidth, height: windowHeight))
+            }
+        }
+        return windows
+    }
+}
+
+/// Lazily built pyramid levels (resized gray + integral images with one common stride), shared by all
+/// cascades of one detection.
+struct Pyramid {
+    let gray: GrayBytes
+    let antialias: Bool
+    let needsTilted: Bool
+    var stride: Int { gray.width + 1 }
+    private var levels: [Int: IntegralImage] = [:]
+
+    init(gray: GrayBytes, antialias: Bool, needsTilted: Bool) {
+        self.gray = gray
+        self.antialias = antialias
+        self.needsTilted = needsTilted
+    }
+
+    mutating func level(_ k: Int, width: Int, height: Int) -> IntegralImage {
+        if let cached = levels[k], cached.width == width, cached.height == height { return cached }
+        let small = gray.resized(width: width, height: height, antialias: antialias)
+        let integral = IntegralImage(small, stride: stride, tilted: needsTilted)
+        levels[k] = integral
+        return integral
+    }
+}

@@ -1,1 +1,0 @@
-// Faces module: see docs/DESIGN.md
