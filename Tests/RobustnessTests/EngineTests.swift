@@ -230,6 +230,11 @@ struct EngineTests {
         let listed = try SetReader.load(path: manifestSet.path)
         #expect(listed.map(\.method) == ["real", "selfBlend"])
         #expect(listed[1].path == manifestSet.appendingPathComponent("videos/a.mp4").path)
+        #expect(try SetReader.load(path: manifestSet.appendingPathComponent("manifest.json").path) == listed)
+        // Synthesis writes a top-level array with "real"/"fake" labels.
+        try Data(#"[{"path": "real/r.mp4", "label": "real"}, {"path": "fake/m/f.mp4", "label": "fake", "method": "m"}]"#.utf8)
+            .write(to: manifestSet.appendingPathComponent("manifest.json"))
+        #expect(try SetReader.load(path: manifestSet.path).map(\.method) == ["real", "m"])
 
         try Data("[{\"path\": \"x.mp4\"}]".utf8).write(to: manifestSet.appendingPathComponent("manifest.json"))
         #expect(throws: RobustnessError.self) { try SetReader.load(path: manifestSet.path) }

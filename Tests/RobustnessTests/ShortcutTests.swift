@@ -1,4 +1,6 @@
 import Detector
+import Explain
+import Imaging
 import Foundation
 import Testing
 @testable import Robustness
@@ -62,6 +64,24 @@ struct ShortcutTests {
         #expect(a.label == .fake, "only a ladder flip changes the label")
         let mild = ShortcutAssessment(evidence: .init(originalProbability: 0.9, gridEnergyRatio: 1.2))
         #expect(!mild.flag && abs(mild.score - 0.2) < 1e-12)
+    }
+
+    @Test("Explain's block-grid energy feeds the assessment: grid-locked maps flag, grid-blind maps do not")
+    func blockGridEnergy() {
+        // 32x32 crop at frame (16, 8), scale 1: the crop pixel (x, y) has phase (x mod 8, y mod 8).
+        let box = Box(x: 16, y: 8, width: 32, height: 32)
+        let locked = (0..<1024).map { i -> Float in
+            let x = i % 32, y = i / 32
+            return (x % 8 == 0 || x % 8 == 7 || y % 8 == 0 || y % 8 == 7) ? 1 : 0.2
+        }
+        var generator = SeededGenerator(seed: 5)
+        let blind = (0..<1024).map { _ in Float(generator.nextUnit()) }
+        let lockedEnergy = BlockGridEnergy(map: locked, width: 32, height: 32, cropBox: box)
+        let blindEnergy = BlockGridEnergy(map: blind, width: 32, height: 32, cropBox: box)
+        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.9, gridEnergy: lockedEnergy))
+        let b = ShortcutAssessment(evidence: .init(originalProbability: 0.9, gridEnergy: blindEnergy))
+        #expect(lockedEnergy.ratio > 2 && a.flag && a.reasons.first?.contains("block grid") == true)
+        #expect(abs(blindEnergy.ratio - 1) < 0.15 && !b.flag)
     }
 
     @Test("codec-linked features alone raise the flag with their reason")

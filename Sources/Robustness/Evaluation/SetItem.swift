@@ -30,14 +30,21 @@ public enum SetReader {
     public static let mediaExtensions: Set<String> = ["mp4", "m4v", "mov", "avi", "mkv", "webm", "mpg", "mpeg",
                                                       "y4m", "png", "jpg", "jpeg", "bmp", "ppm"]
 
-    /// Reads a set folder.
-    /// - Parameter path: the set folder.
+    /// Reads a set folder (or its `manifest.json` given directly).
+    /// - Parameter path: the set folder or a manifest file.
     /// - Returns: the items, reals first then fakes by method, each group sorted by path.
     /// - Throws: ``RobustnessError/badSet(path:reason:)`` when the folder has neither layout or the
     ///   manifest cannot be parsed.
     public static func load(path: String) throws -> [SetItem] {
-        let root = URL(fileURLWithPath: path).standardizedFileURL
+        var root = URL(fileURLWithPath: path).standardizedFileURL
         var isDirectory: ObjCBool = false
+        if root.pathExtension.lowercased() == "json", FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory),
+           !isDirectory.boolValue {
+            root = root.deletingLastPathComponent()
+            let items = try readManifest(URL(fileURLWithPath: path).standardizedFileURL, root: root)
+            guard !items.isEmpty else { throw RobustnessError.badSet(path: path, reason: "no clips found") }
+            return items.sorted { ($0.label, $0.method, $0.path) < ($1.label, $1.method, $1.path) }
+        }
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RobustnessError.badSet(path: path, reason: "not a folder")
         }
@@ -112,7 +119,8 @@ public enum SetReader {
             return []
         }
         var files: [String] = []
-        for case let url as URL in enumerator where mediaExtensions.contains(url.pathExtension.lowercased()) {
+        for case let url as URL in enumerator
+        where mediaExtensions.contains(url.pathExtension.lowercased()) && !url.lastPathComponent.hasPrefix(".") {
             if (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
                 files.append(url.standardizedFileURL.path)
             }

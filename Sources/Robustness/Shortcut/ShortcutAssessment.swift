@@ -1,4 +1,5 @@
 import Detector
+import Explain
 import Foundation
 import Imaging
 
@@ -168,6 +169,21 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
         } else {
             label = originalLabel
         }
+    }
+}
+
+extension ShortcutEvidence {
+    /// Evidence with the block-grid signal taken from Explain's ``Explain/BlockGridEnergy`` of the
+    /// verdict's attributions (its `ratio`: boundary share on the frame's own grid over the mean of
+    /// the shifted grids).
+    /// - Parameters:
+    ///   - originalProbability: p(fake) of the frames as scanned.
+    ///   - rungs: the measured quality ladder (see ``QualityLadder/measure(frames:rungs:codecs:fps:score:)``).
+    ///   - gridEnergy: block-grid energy of the attribution maps (e.g. of the energy-summed map over frames).
+    ///   - codecFeatureShare: share of the logit carried by codec-linked SAE features.
+    public init(originalProbability: Double, rungs: [Rung] = [], gridEnergy: BlockGridEnergy?, codecFeatureShare: Double? = nil) {
+        self.init(originalProbability: originalProbability, rungs: rungs, gridEnergyRatio: gridEnergy?.ratio,
+                  codecFeatureShare: codecFeatureShare)
     }
 }
 

@@ -17,10 +17,14 @@ import Foundation
 ///   range, i.e. the verdict is decided by the codec more than by the face. With the default
 ///   `flagScore` the ladder alone flags at a spread of `0.25`: FaceForensics++ detectors that lose
 ///   15-25 accuracy points between c23 and c40 show spreads of that size per video.
-/// - Block-grid energy ratio (attribution energy on the 8x8 grid the frame was coded on, divided by
-///   the mean over grids shifted off it): `1` means the attributions do not care where block edges
-///   are; `2` means block edges carry twice their share, which in "Fake or JPEG?" style analyses is
-///   the signature of a model keyed to blocking artefacts. Alone it flags at `1.5`.
+/// - Block-grid energy ratio (Explain's `BlockGridEnergy.ratio`: attribution energy on the pixels
+///   either side of the frame's own 8x8 block edges, over the mean for grids shifted off it): `1`
+///   means the attributions ignore where block edges are. Boundary pixels are 28 of the 64 grid
+///   phases, so a map whose boundary pixels carry twice the energy of interior ones scores about
+///   1.45, and a map entirely on block edges about 2.65 (the ceiling). `2` (boundary pixels at
+///   roughly five times the interior energy) counts fully; alone the signal flags at `1.5`, a map
+///   clearly drawn to block edges, the signature "Fake or JPEG?" (Grommelt et al., 2024) found in
+///   detectors that separate JPEG from PNG rather than fake from real.
 /// - Codec-linked feature share (fraction of the verdict's logit carried by SAE features that track
 ///   codec quality rather than manipulation): `0.1` is what unrelated features carry by chance in a
 ///   sparse code; `0.5` means half the evidence is about compression. Alone it flags at `0.3`.
