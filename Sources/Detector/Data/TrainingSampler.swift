@@ -3,24 +3,24 @@ import Imaging
 import Synthesis
 import VideoIO
 
-/// How crops become network input: size and per-channel normalisation. Stored in the weights'
-/// metadata so that scanning prepares crops exactly as training did.
+/// How crops become network input: size and framing. Stored in the weights' metadata so that
+/// scanning frames crops exactly as training did. (Per-channel normalisation is the network's own
+/// first step, so crops are handed over as RGB in [0, 1].)
 public struct InputFormat: Codable, Sendable, Equatable {
     /// Side of the square crop fed to the network.
     public var size: Int = 128
     /// The crop covers `margin` times the face box's longer side.
     public var margin: Double = 1.3
-    /// Per-channel mean and standard deviation on the 0...1 scale.
-    public var mean: [Float] = [0.5, 0.5, 0.5]
-    public var std: [Float] = [0.25, 0.25, 0.25]
 
-    public init() {}
+    public init(size: Int = 128, margin: Double = 1.3) {
+        self.size = size
+        self.margin = margin
+    }
 
-    /// `[3, size, size]` normalised floats of a crop that is already `size x size`.
+    /// `[3, size, size]` planar RGB in [0, 1] of a crop that is already `size x size`.
     public func tensorValues(_ crop: RGBImage) -> [Float] {
-        precondition(crop.width == size && crop.height == size, "crop must be \(size)x\(size)")
-        // planarFloats works on 0...255 values: fold the 1/255 into mean and std.
-        return crop.planarFloats(mean: mean.map { $0 * 255 }, std: std.map { $0 * 255 })
+        precondition(crop.width == size && crop.height == size, "crop must be \(size)x\(size), got \(crop.width)x\(crop.height)")
+        return crop.planarFloats(mean: [0, 0, 0], std: [255, 255, 255])
     }
 }
 
