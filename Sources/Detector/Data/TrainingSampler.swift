@@ -46,6 +46,9 @@ public struct TrainingSampler: Sendable {
     public let format: InputFormat
     /// Probability that a pair is JPEG-compressed (quality uniform in 30...95).
     public var jpegProbability = 0.6
+    /// When set, fakes always get this JPEG quality and reals none: a deliberate compression
+    /// shortcut, only for building a shortcut-prone test model.
+    public var shortcutFakeJPEGQuality: Int?
     /// Crops of the same identity (for region-splice references) and of other identities (donors).
     private let byIdentity: [String: [Int]]
 
@@ -127,6 +130,12 @@ public struct TrainingSampler: Sendable {
             fakeOut = fakeOut.gaussianBlurred(sigma: sigma)
         }
         var quality: Int?
+        if let shortcut = shortcutFakeJPEGQuality {
+            if let f = try? jpegRoundTrip(fakeOut, quality: shortcut) { fakeOut = f }
+            return (realOut, fakeOut,
+                    SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: nil),
+                    SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: shortcut))
+        }
         if rng.unit() < jpegProbability {
             let q = 30 + Int(rng.next() % 66)
             if let r = try? jpegRoundTrip(realOut, quality: q), let f = try? jpegRoundTrip(fakeOut, quality: q) {

@@ -1,0 +1,244 @@
+import Foundation
+import NN
+import Synthesis
+import Tensor
+
+/// Settings of a training run; written next to the checkpoints so a resumed run keeps them.
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    /// Optimisation steps of the spatial network.
+    public var steps: Int = 3000
+    /// Real/fake pairs per batch (the batch holds twice as many crops).
+    public var pairsPerBatch: Int = 16
+    public var learningRate: Float = 2e-3
+    public var weightDecay: Float = 1e-4
+    public var warmupSteps: Int = 100
+    /// Validate and checkpoint every this many steps.
+    public var validateEvery: Int = 250
+    /// Validation pairs (fixed for the whole run, made from validation identities).
+    public var validationPairs: Int = 256
+    /// Manipulation methods used to make pseudo-fakes.
+    public var methods: [ManipulationMethod] = ManipulationMethod.allCases
+    /// Steps of the temporal head on frozen embeddings.
+    public var temporalSteps: Int = 300
+    /// Frames per temporal training sequence.
+    public var temporalFrames: Int = 8
+    /// Probability that a pair is JPEG-compressed at a random quality (both images alike).
+    public var jpegProbability: Double = 0.6
+    /// When set, fakes always get this JPEG quality and reals never do: a deliberately
+    /// shortcut-prone model (for testing the robustness flag), never for shipping.
+    public var shortcutFakeJPEGQuality: Int?
+    public var seed: UInt64 = 1
+    public var network = SpatialNetworkConfiguration()
+
+    public init() {}
+}
+
+/// One validation point of the training history.
+public struct ValidationPoint: Codable, Sendable {
+    public var step: Int
+    public var trainLoss: Double
+    public var validationLoss: Double
+    public var validationAUC: Double?
+    public var perMethodAUC: [String: Double]
+    public var seconds: Double
+}
+
+/// What a training run measured, written as `metrics.json`.
+public struct TrainingMetrics: Codable, Sendable {
+    public var configuration: TrainingConfiguration
+    public var trainCrops: Int
+    public var validationCrops: Int
+    public var trainIdentities: [String]
+    public var validationIdentities: [String]
+    public var history: [ValidationPoint]
+    /// Frame-level metrics on the validation pairs, with calibrated probabilities.
+    public var validation: BinaryMetrics?
+    public var perMethodValidationAUC: [String: Double]
+    public var temperature: Double
+    public var eceBeforeCalibration: Double?
+    public var temporalValidationAUC: Double?
+    public var trainingSeconds: Double
+    public var threads: Int
+}
+
+/// Trains the detector from real crops and pseudo-fakes made on the fly (real-only mode).
+///
+/// Checkpoints (`checkpoint.safetensors` + `state.json`) are written to the run folder every
+/// `validateEvery` steps; a new run in the same folder resumes from them. AdamW's moment
+/// estimates are not checkpointed, so a resumed run restarts them (a brief warm-up is re-run).
+public final class DetectorTrainer {
+    public let configuration: TrainingConfiguration
+    public let store: CropStore
+    public let runDirectory: String
+    public var log: (String) -> Void = { print($0) }
+    public var progress: (Int, Int, String) -> Void = { _, _, _ in }
+
+    public init(configuration: TrainingConfiguration, store: CropStore, runDirectory: String) {
+        self.configuration = configuration
+        self.store = store
+        self.runDirectory = runDirectory
+    }
+
+    struct RunState: Codable {
+        var step: Int
+        var history: [ValidationPoint]
+        var configuration: TrainingConfiguration
+        var elapsedSeconds: Double
+    }
+
+    var checkpointPath: String { runDirectory + "/checkpoint.safetensors" }
+    var statePath: String { runDirectory + "/state.json" }
+
+    /// Runs (or resumes) training and returns the calibrated model and its metrics.
+    public func run() throws -> (DetectorModel, TrainingMetrics) {
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        let config = configuration
+        var trainSampler = TrainingSampler(store: store, split: .train, methods: config.methods)
+        trainSampler.jpegProbability = config.jpegProbability
+        trainSampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
+        var validationSampler = TrainingSampler(store: store, split: .validation, methods: config.methods)
+        validationSampler.jpegProbability = config.jpegProbability
+        validationSampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
+        guard !trainSampler.indices.isEmpty else { throw TrainingError.noData("no training crops") }
+        guard !validationSampler.indices.isEmpty else { throw TrainingError.noData("no validation crops") }
+
+        var model = DetectorModel(spatial: SpatialNetwork(configuration: config.network, seed: config.seed),
+                                  temporal: TemporalHead(configuration: .init(embeddingDimension: config.network.embeddingDimension),
+                                                         seed: config.seed &+ 7),
+                                  format: InputFormat(size: config.network.inputSize))
+        var state = RunState(step: 0, history: [], configuration: config, elapsedSeconds: 0)
+        if FileManager.default.fileExists(atPath: statePath), FileManager.default.fileExists(atPath: checkpointPath) {
+            let saved = try JSONDecoder().decode(RunState.self, from: Data(contentsOf: URL(fileURLWithPath: statePath)))
+            if saved.configuration == config {
+                model = try DetectorModel.load(from: checkpointPath)
+                state = saved
+                log("resuming from step \(state.step) (\(runDirectory))")
+            } else {
+                log("configuration changed: starting over in \(runDirectory)")
+            }
+        }
+
+        // A fixed validation set: the same pairs at every validation, from validation identities only.
+        let validation = validationSampler.batch(pairs: config.validationPairs, seed: config.seed &+ 1_000_003)
+        let optimizer = AdamW(parameters: model.spatial.parameters, learningRate: config.learningRate,
+                              weightDecay: config.weightDecay)
+        let schedule = WarmupCosineSchedule(baseLearningRate: config.learningRate, warmupSteps: config.warmupSteps,
+                                            totalSteps: config.steps, minimumLearningRate: config.learningRate * 0.02)
+        let started = Date()
+        let priorSeconds = state.elapsedSeconds
+        var lossSum = 0.0, lossCount = 0
+        let s = config.network.inputSize
+        while state.step < config.steps {
+            let batch = trainSampler.batch(pairs: config.pairsPerBatch, seed: config.seed &+ UInt64(state.step) &* 7919)
+            optimizer.learningRate = schedule.learningRate(at: state.step)
+            let loss = model.spatial.trainingStep(crops: Tensor(shape: [2 * config.pairsPerBatch, 3, s, s], scalars: batch.inputs),
+                                                  labels: Tensor(shape: [2 * config.pairsPerBatch], scalars: batch.labels),
+                                                  optimizer: optimizer)
+            lossSum += Double(loss)
+            lossCount += 1
+            state.step += 1
+            progress(state.step, config.steps, String(format: "loss %.4f", loss))
+            if state.step % config.validateEvery == 0 || state.step == config.steps {
+                let point = validate(model: model, validation: validation, step: state.step,
+                                     trainLoss: lossSum / Double(max(lossCount, 1)),
+                                     seconds: priorSeconds + Date().timeIntervalSince(started))
+                lossSum = 0; lossCount = 0
+                state.history.append(point)
+                state.elapsedSeconds = point.seconds
+                log(String(format: "step %5d  train loss %.4f  val loss %.4f  val AUC %.4f  (%.0f s)", point.step,
+                           point.trainLoss, point.validationLoss, point.validationAUC ?? .nan, point.seconds))
+                try model.save(to: checkpointPath)
+                try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: statePath), options: .atomic)
+            }
+        }
+
+        // Calibration: temperature scaling on the validation logits.
+        let (_, logits) = model.embedAndScore(validation.inputs, count: validation.labels.count)
+        let labels = validation.labels.map { Int($0) }
+        let before = BinaryMetrics(scores: logits.map(sigmoid), labels: labels).expectedCalibrationError
+        model.calibration = TemperatureScaling.fit(logits: logits, labels: labels)
+        let calibrated = BinaryMetrics(scores: logits.map(model.calibration.probability), labels: labels)
+        let perMethod = Self.perMethodAUC(logits: logits, tags: validation.tags)
+        log(String(format: "calibration: T = %.3f, ECE %.4f -> %.4f", model.calibration.temperature, before ?? .nan,
+                   calibrated.expectedCalibrationError ?? .nan))
+
+        let temporalAUC = try trainTemporalHead(model: model)
+        let metrics = TrainingMetrics(configuration: config, trainCrops: trainSampler.indices.count,
+                                      validationCrops: validationSampler.indices.count,
+                                      trainIdentities: Set(trainSampler.indices.map { store.records[$0].identity }).sorted(),
+                                      validationIdentities: Set(validationSampler.indices.map { store.records[$0].identity }).sorted(),
+                                      history: state.history, validation: calibrated, perMethodValidationAUC: perMethod,
+                                      temperature: model.calibration.temperature, eceBeforeCalibration: before,
+                                      temporalValidationAUC: temporalAUC,
+                                      trainingSeconds: priorSeconds + Date().timeIntervalSince(started), threads: Parallel.threadCount)
+        return (model, metrics)
+    }
+
+    func validate(model: DetectorModel, validation: (inputs: [Float], labels: [Float], tags: [SampleTag]),
+                  step: Int, trainLoss: Double, seconds: Double) -> ValidationPoint {
+        let (_, logits) = model.embedAndScore(validation.inputs, count: validation.labels.count)
+        let labels = validation.labels.map { Int($0) }
+        let loss = zip(logits, labels).map { binaryCrossEntropy(logit: $0.0, label: Double($0.1)) }.reduce(0, +) / Double(max(labels.count, 1))
+        return ValidationPoint(step: step, trainLoss: trainLoss, validationLoss: loss,
+                               validationAUC: BinaryMetrics.areaUnderROC(scores: logits, labels: labels),
+                               perMethodAUC: Self.perMethodAUC(logits: logits, tags: validation.tags), seconds: seconds)
+    }
+
+    /// AUC of each method's fakes against all reals.
+    static func perMethodAUC(logits: [Double], tags: [SampleTag]) -> [String: Double] {
+        let realScores = zip(logits, tags).filter { $0.1.method == "real" }.map(\.0)
+        var result: [String: Double] = [:]
+        for method in Set(tags.map(\.method)) where method != "real" {
+            let fakeScores = zip(logits, tags).filter { $0.1.method == method }.map(\.0)
+            result[method] = BinaryMetrics.areaUnderROC(scores: realScores + fakeScores,
+                                                        labels: [Int](repeating: 0, count: realScores.count) + [Int](repeating: 1, count: fakeScores.count))
+        }
+        return result
+    }
+
+    /// Trains the temporal head on frozen embeddings of consecutive video crops.
+    /// - Returns: the clip AUC on validation sequences, or nil when there are no video sources.
+    func trainTemporalHead(model: DetectorModel) throws -> Double? {
+        let config = configuration
+        let trainClips = SequenceSampler(store: store, split: .train, frames: config.temporalFrames, methods: config.methods)
+        let validationClips = SequenceSampler(store: store, split: .validation, frames: config.temporalFrames, methods: config.methods)
+        guard trainClips.hasSequences, config.temporalSteps > 0 else {
+            log("temporal head: no video sequences, left untrained (tracks are scored by frames only)")
+            model.temporalWeight = 0
+            return nil
+        }
+        let d = config.network.embeddingDimension, t = config.temporalFrames
+        func embed(_ batch: (inputs: [Float], labels: [Float])) -> Tensor {
+            let count = batch.labels.count * t
+            let (embeddings, _) = model.embedAndScore(batch.inputs, count: count)
+            return Tensor(shape: [batch.labels.count, t, d], scalars: embeddings)
+        }
+        let optimizer = AdamW(parameters: model.temporal.parameters, learningRate: 1e-3, weightDecay: 1e-3)
+        let sequencesPerBatch = 8
+        for step in 0..<config.temporalSteps {
+            let batch = trainClips.batch(pairs: sequencesPerBatch / 2, seed: config.seed &+ 55_555 &+ UInt64(step))
+            let x = embed(batch)
+            model.temporal.zeroGradients()
+            let logits = model.temporal.forward(x, training: true)
+            let (loss, grad) = Loss.binaryCrossEntropyWithLogits(logits, targets: Tensor(shape: [batch.labels.count, 1], scalars: batch.labels))
+            _ = model.temporal.backward(grad)
+            optimizer.step()
+            progress(step + 1, config.temporalSteps, String(format: "temporal loss %.4f", loss))
+        }
+        guard validationClips.hasSequences else { return nil }
+        let validation = validationClips.batch(pairs: 32, seed: config.seed &+ 77_777)
+        let logits = model.temporal.forward(embed(validation), training: false).scalars.map(Double.init)
+        let auc = BinaryMetrics.areaUnderROC(scores: logits, labels: validation.labels.map { Int($0) })
+        log(String(format: "temporal head: validation clip AUC %.4f", auc ?? .nan))
+        return auc
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case noData(String)
+    public var description: String {
+        switch self {
+        case .noData(let reason): return "cannot train: \(reason)"
+        }
+    }
+}
