@@ -124,6 +124,8 @@ public enum Synthesizer {
     }
 
     /// Makes one fake frame with given parameters (for example the same draw on every frame of a clip).
+    ///
+    /// A cross swap without a donor uses the mirrored target (`mirrorDonor` is forced on).
     /// - Parameters: as `makeFake(_:target:box:donor:reference:frameIndex:seed:)`.
     /// - Returns: the fake and its frame-size blend mask.
     public static func makeFake(parameters: ManipulationParameters, target: RGBImage, box: Box,
@@ -133,7 +135,8 @@ public enum Synthesizer {
         switch parameters {
         case .selfBlend(let p):
             return SelfBlend.apply(target: target, box: box, parameters: p)
-        case .crossSwap(let p):
+        case .crossSwap(var p):
+            if donor == nil { p.mirrorDonor = true }
             return CrossSwap.apply(target: target, box: box, donor: donor ?? FaceSample(image: target, box: box), parameters: p)
         case .regionSplice(let p):
             return RegionSplice.apply(target: target, box: box, reference: reference, parameters: p)

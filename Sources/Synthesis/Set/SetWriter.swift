@@ -85,11 +85,19 @@ public struct SetWriterResult: Sendable {
 /// single source the mirrored target is the donor. Every file is written whole or not at all.
 public struct SetWriter {
     public var options: SetWriterOptions
-    public var detector: FaceDetector
+    /// Finds faces in a frame (boxes in frame pixels); the largest one is followed.
+    public var findFaces: (RGBImage) -> [Box]
 
+    /// A writer that finds faces with a Viola–Jones detector.
     public init(options: SetWriterOptions = SetWriterOptions(), detector: FaceDetector) {
         self.options = options
-        self.detector = detector
+        self.findFaces = { image in detector.detect(in: image).map(\.box) }
+    }
+
+    /// A writer with any face finder (tests use a known box; callers may plug in a better detector).
+    public init(options: SetWriterOptions = SetWriterOptions(), findFaces: @escaping (RGBImage) -> [Box]) {
+        self.options = options
+        self.findFaces = findFaces
     }
 
     /// The file extensions read as still images; everything else is opened as video.
@@ -266,15 +274,15 @@ public struct SetWriter {
         var keys: [(index: Int, box: Box)] = []
         var previous: Box?
         for index in keyIndices {
-            let detections = detector.detect(in: frames[index])
+            let detections = findFaces(frames[index]).filter { $0.width > 1 && $0.height > 1 }
             guard !detections.isEmpty else { continue }
             let chosen: Box
             if let previous {
-                let best = detections.max { $0.box.intersectionOverUnion(previous) < $1.box.intersectionOverUnion(previous) }!
-                guard best.box.intersectionOverUnion(previous) > 0.1 else { continue }
-                chosen = best.box
+                let best = detections.max { $0.intersectionOverUnion(previous) < $1.intersectionOverUnion(previous) }!
+                guard best.intersectionOverUnion(previous) > 0.1 else { continue }
+                chosen = best
             } else {
-                chosen = detections.max { $0.box.area < $1.box.area }!.box
+                chosen = detections.max { $0.area < $1.area }!
             }
             keys.append((index, chosen))
             previous = chosen
