@@ -13,11 +13,32 @@ public enum CPUFeatures {
         if let forced = ProcessInfo.processInfo.environment["GLASSBOX_CPU"]?.lowercased(), forced == "baseline" {
             return false
         }
+        if let glibc = glibcReportsAVX2AndFMA() { return glibc }
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
         guard let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
         return flags.contains("avx2") && flags.contains("fma")
     }()
+
+    /// Asks glibc (2.33 and later) which CPUID features are usable, i.e. present and enabled by the OS.
+    ///
+    /// `__x86_get_cpuid_feature_leaf` (`<sys/platform/x86.h>`) returns `{ cpuid[4], active[4] }` words
+    /// (eax, ebx, ecx, edx) for a leaf index: 0 = CPUID leaf 1 (FMA: ecx bit 12), 1 = leaf 7 (AVX2: ebx bit 5).
+    /// This runs the CPUID instruction, so it is also right under an emulator, where `/proc/cpuinfo`
+    /// shows the host. Returns nil when the symbol is missing (other C libraries, older glibc).
+    static func glibcReportsAVX2AndFMA() -> Bool? {
+        #if os(Linux) && arch(x86_64)
+        guard let symbol = dlsym(nil, "__x86_get_cpuid_feature_leaf") else { return nil }
+        typealias Leaf = @convention(c) (UInt32) -> UnsafeRawPointer?
+        let leaf = unsafeBitCast(symbol, to: Leaf.self)
+        guard let l1 = leaf(0), let l7 = leaf(1) else { return nil }
+        let fma = l1.load(fromByteOffset: 16 + 8, as: UInt32.self) & (1 << 12) != 0
+        let avx2 = l7.load(fromByteOffset: 16 + 4, as: UInt32.self) & (1 << 5) != 0
+        return fma && avx2
+        #else
+        return nil
+        #endif
+    }
 
     /// A short name of the kernel build in use: `"avx2"` or `"baseline"`.
     public static var kernelName: String { usesAVX2 ? "avx2" : "baseline" }
