@@ -106,6 +106,15 @@ public struct RobustnessRun: Sendable {
         self.progress = progress
     }
 
+    /// A run over a set folder read with ``SetReader/load(path:)`` (manifest or plain layout).
+    /// - Throws: ``RobustnessError/badSet(path:reason:)`` when the set cannot be read.
+    public init(setPath: String, outputDir: String, perturbations: [Perturbation], scorer: RobustnessScorer,
+                threads: Int = 2, codecs: CodecBackend = .standard, tag: String = "", threshold: Double = 0.5,
+                progress: (@Sendable (RobustnessProgress) -> Void)? = nil) throws {
+        self.init(set: try SetReader.load(path: setPath), outputDir: outputDir, perturbations: perturbations, scorer: scorer,
+                  threads: threads, codecs: codecs, tag: tag, threshold: threshold, progress: progress)
+    }
+
     /// Path of the results file.
     public var resultsPath: String { URL(fileURLWithPath: outputDir).appendingPathComponent("results.jsonl").path }
 

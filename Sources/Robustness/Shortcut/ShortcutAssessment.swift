@@ -172,6 +172,40 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
     }
 }
 
+extension ShortcutAssessment {
+    /// Measures the quality ladder on a verdict's frames and assesses it in one call: what a scan
+    /// does for each verdict.
+    ///
+    /// ```
+    /// let check = try ShortcutAssessment.measure(frames: frames, originalProbability: p,
+    ///                                            gridEnergy: energy, codecFeatureShare: share) { try detector.probability($0) }
+    /// verdict.label = check.label
+    /// ```
+    /// - Parameters:
+    ///   - frames: the verdict's frames as scanned (whole frames, so the codec grid is the frame's own).
+    ///   - originalProbability: the verdict's p(fake).
+    ///   - gridEnergy: block-grid energy of the verdict's attributions, if computed.
+    ///   - codecFeatureShare: share of the logit on codec-linked SAE features, if computed.
+    ///   - rule: the decision rule of the verdict.
+    ///   - thresholds: the shortcut thresholds.
+    ///   - rungs: the ladder (``QualityLadder/perVerdict`` by default).
+    ///   - codecs: the encoders (``CodecBackend/standard``).
+    ///   - fps: the clip's frame rate, for the video encoder.
+    ///   - score: p(fake) of a frame sequence through the same pipeline as the verdict.
+    /// - Returns: the assessment; `label` is the verdict's label after the check.
+    /// - Throws: what `score` or a codec throws (unavailable codecs are skipped).
+    public static func measure(frames: [RGBImage], originalProbability: Double, gridEnergy: BlockGridEnergy? = nil,
+                               codecFeatureShare: Double? = nil, rule: DecisionRule = DecisionRule(),
+                               thresholds: ShortcutThresholds = ShortcutThresholds(),
+                               rungs: [Perturbation] = QualityLadder.perVerdict, codecs: CodecBackend = .standard,
+                               fps: Double = 25, score: ([RGBImage]) throws -> Double) throws -> ShortcutAssessment {
+        let measured = try QualityLadder.measure(frames: frames, rungs: rungs, codecs: codecs, fps: fps, score: score)
+        return ShortcutAssessment(evidence: ShortcutEvidence(originalProbability: originalProbability, rungs: measured,
+                                                             gridEnergy: gridEnergy, codecFeatureShare: codecFeatureShare),
+                                  rule: rule, thresholds: thresholds)
+    }
+}
+
 extension ShortcutEvidence {
     /// Evidence with the block-grid signal taken from Explain's ``Explain/BlockGridEnergy`` of the
     /// verdict's attributions (its `ratio`: boundary share on the frame's own grid over the mean of
