@@ -49,7 +49,7 @@ func sparseSyntheticData(d: Int, truth: Int, active: Int, count: Int, noise: Flo
         let trainer = SAETrainer(model: SparseAutoencoder(inputSize: d, latentCount: 96, k: 3, seed: 2),
                                  configuration: .init(epochs: 25, batchSize: 128, learningRate: 3e-3, seed: 3))
         var losses: [Float] = []
-        let metrics = try trainer.train(x, count: 3000) { losses.append($0.loss) }
+        let metrics = try #require(try trainer.train(x, count: 3000) { losses.append($0.loss) })
         #expect(metrics.explainedVariance > 0.9, "EV \(metrics.explainedVariance)")
         #expect(metrics.l0 <= 3)
         #expect(losses.last! < losses.first! / 4)
@@ -165,5 +165,27 @@ func sparseSyntheticData(d: Int, truth: Int, active: Int, count: Int, noise: Flo
             try TensorArchive.parse(file(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 8))
         }
         #expect(try TensorArchive.parse(file(#"{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 4)).tensors["t"]?.values == [0])
+    }
+}
+
+@Suite struct SAECheckpointTests {
+    /// Two epochs in one go equal one epoch, a checkpoint, and one more epoch after resuming.
+    @Test func resumeContinuesExactly() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (x, _) = sparseSyntheticData(d: 8, truth: 10, active: 2, count: 300, noise: 0.01, seed: 2)
+        let fresh = SparseAutoencoder(inputSize: 8, latentCount: 24, k: 2, seed: 1)
+        let straight = SAETrainer(model: fresh, configuration: .init(epochs: 2, batchSize: 64, deadAfterSamples: 100, seed: 5))
+        try straight.train(x, count: 300)
+        let first = SAETrainer(model: fresh, configuration: .init(epochs: 1, batchSize: 64, deadAfterSamples: 100, seed: 5))
+        try first.train(x, count: 300)
+        let url = dir.appendingPathComponent("ckpt.safetensors")
+        try first.saveCheckpoint(to: url)
+        let resumed = try SAETrainer(resumingFrom: url, configuration: .init(epochs: 1, batchSize: 64, deadAfterSamples: 100, seed: 5))
+        #expect(resumed.stepCount == first.stepCount && resumed.epochsDone == 1)
+        try resumed.train(x, count: 300)
+        #expect(resumed.model == straight.model)
+        // The checkpoint is also a plain SAE weights file.
+        #expect(try SparseAutoencoder.load(from: url) == first.model)
     }
 }

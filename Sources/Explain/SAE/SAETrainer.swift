@@ -111,11 +111,12 @@ public final class SAETrainer {
     /// - Parameters:
     ///   - x: `[count, d]` embeddings.
     ///   - count: rows.
+    ///   - evaluate: compute ``SAEMetrics`` on `x` after training (one more encoder pass).
     ///   - progress: called after each step.
-    /// - Returns: metrics on `x` after training.
+    /// - Returns: metrics on `x` after training, or nil when `evaluate` is false.
     /// - Throws: ``ExplainError/shapeMismatch(name:expected:actual:)`` if `x` is not `[count, d]`.
     @discardableResult
-    public func train(_ x: [Float], count: Int, progress: ((Progress) -> Void)? = nil) throws -> SAEMetrics {
+    public func train(_ x: [Float], count: Int, evaluate: Bool = true, progress: ((Progress) -> Void)? = nil) throws -> SAEMetrics? {
         let d = model.inputSize
         guard count >= 1, x.count == count * d else {
             throw ExplainError.shapeMismatch(name: "SAE training data", expected: "[\(count), \(d)]", actual: "\(x.count) floats")
@@ -128,7 +129,9 @@ public final class SAETrainer {
         var order = Array(0..<count)
         var buffer = [Float](repeating: 0, count: batch * d)
         for _ in 0..<configuration.epochs {
+            // The order depends only on (seed, epoch), so a resumed run sees the same batches.
             var rng = SplitMix64(seed: configuration.seed &+ UInt64(epochsDone) &* 0x2545_F491_4F6C_DD1D)
+            for i in 0..<count { order[i] = i }
             order.shuffle(using: &rng)
             for step in 0..<stepsPerEpoch {
                 let first = step * batch
@@ -147,7 +150,7 @@ public final class SAETrainer {
             }
             epochsDone += 1
         }
-        return model.metrics(x, count: count)
+        return evaluate ? model.metrics(x, count: count) : nil
     }
 
     /// One Adam step on `rows` rows; returns (loss, aux loss, dead count before the step).
@@ -299,6 +302,16 @@ public final class SAETrainer {
             }
         }
         moments[name] = state
+    }
+
+    func momentState() -> [String: (m: [Float], v: [Float])] { moments }
+    func sinceFiredState() -> [Int] { sinceFired }
+    func restore(moments: [String: (m: [Float], v: [Float])], sinceFired: [Int], steps: Int, epochs: Int) {
+        self.moments = moments
+        self.sinceFired = sinceFired
+        stepCount = steps
+        epochsDone = epochs
+        initialised = true
     }
 
     /// Latents currently counted dead (not fired within `deadAfterSamples` rows).
