@@ -8,6 +8,8 @@ public enum GlassboxCommand {
     /// Every subcommand, in the order `--help` lists them.
     nonisolated(unsafe) public static var commands: [any Command.Type] = [
         InfoCommand.self,
+        ScanCommand.self,
+        TrainCommand.self,
         BenchCommand.self,
     ]
 

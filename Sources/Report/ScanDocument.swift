@@ -21,6 +21,18 @@ public struct ScanDocument: Codable, Sendable {
     public var framesWithFace: Int
     public var tracks: [TrackInfo]
 
+    public init(tool: ToolInfo, input: InputInfo, model: ModelInfo, sampling: SamplingInfo, verdict: VerdictInfo,
+                sampledFrames: Int, framesWithFace: Int, tracks: [TrackInfo]) {
+        self.tool = tool
+        self.input = input
+        self.model = model
+        self.sampling = sampling
+        self.verdict = verdict
+        self.sampledFrames = sampledFrames
+        self.framesWithFace = framesWithFace
+        self.tracks = tracks
+    }
+
     public struct ToolInfo: Codable, Sendable {
         public var name: String = "glassbox"
         public var version: String

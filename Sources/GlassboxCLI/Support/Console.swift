@@ -48,6 +48,12 @@ public final class ProgressLine: @unchecked Sendable {
         FileHandle.standardError.write(Data((line.padding(toLength: max(line.count, 80), withPad: " ", startingAt: 0)).utf8))
     }
 
+    /// Erases the progress line so that a log line can be printed cleanly; the next advance redraws it.
+    public func clearLine() {
+        lock.lock(); defer { lock.unlock() }
+        if enabled { FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: 100) + "\r").utf8)) }
+    }
+
     /// Ends the line so later output starts on a fresh one.
     public func finish() {
         lock.lock(); defer { lock.unlock() }
