@@ -19,6 +19,12 @@ public struct DecodeBenchmark: Codable, Sendable, Equatable {
     public var ffmpegFPS: Double?
     /// `oursFPS / ffmpegFPS` (above 1: VideoIO is faster).
     public var ratio: Double?
+    /// CPU seconds (user + system, all threads) of each VideoIO round and each `ffmpeg` round.
+    /// On a shared machine wall time depends on the neighbours; CPU time much less so.
+    public var oursCPUSeconds: [Double]
+    public var ffmpegCPUSeconds: [Double]
+    /// `median(ffmpegCPUSeconds) / median(oursCPUSeconds)`: above 1, VideoIO needs less CPU per frame.
+    public var cpuRatio: Double?
     /// The exact command timed.
     public var ffmpegCommand: [String]
     /// Why the ffmpeg side is missing, if it is.
@@ -28,6 +34,7 @@ public struct DecodeBenchmark: Codable, Sendable, Equatable {
 /// Times decode+RGB of every frame with ``VideoReader`` and with
 /// `ffmpeg -v error -threads 0 -i FILE -pix_fmt rgb24 -f rawvideo -y /dev/null`, alternating the two
 /// in the same run, and reports medians and their ratio. Both sides use automatic decoder threads.
+/// Wall time and CPU time (`getrusage`, this process's threads and the child's) are both recorded.
 ///
 /// - Parameters:
 ///   - path: the video.
@@ -41,10 +48,13 @@ public func benchmarkDecode(path: String, rounds: Int = 3, ffmpegExecutable: Str
                    "-pix_fmt", "rgb24", "-f", "rawvideo", "-y", "/dev/null"]
     var ours: [Double] = []
     var theirs: [Double] = []
+    var oursCPU: [Double] = []
+    var theirsCPU: [Double] = []
     var frames = 0, width = 0, height = 0
     var note: String? = nil
     let clock = ContinuousClock()
     for _ in 0..<rounds {
+        let cpuBefore = cpuSeconds(children: false)
         let reader = try VideoReader(path: path)
         var count = 0
         let elapsed = try clock.measure {
@@ -57,13 +67,17 @@ public func benchmarkDecode(path: String, rounds: Int = 3, ffmpegExecutable: Str
         }
         frames = count
         ours.append(seconds(elapsed))
+        oursCPU.append(cpuSeconds(children: false) - cpuBefore)
         if note == nil {
             do {
+                let childBefore = cpuSeconds(children: true)
                 let ffmpegElapsed = try clock.measure { try runQuietly(command) }
                 theirs.append(seconds(ffmpegElapsed))
+                theirsCPU.append(cpuSeconds(children: true) - childBefore)
             } catch {
                 note = "\(error)"
                 theirs.removeAll()
+                theirsCPU.removeAll()
             }
         }
     }
@@ -71,12 +85,26 @@ public func benchmarkDecode(path: String, rounds: Int = 3, ffmpegExecutable: Str
     let ffmpegFPS = theirs.isEmpty ? nil : Double(frames) / median(theirs)
     return DecodeBenchmark(path: path, width: width, height: height, frames: frames, rounds: rounds,
                            oursSeconds: ours, ffmpegSeconds: theirs, oursFPS: oursFPS, ffmpegFPS: ffmpegFPS,
-                           ratio: ffmpegFPS.map { oursFPS / $0 }, ffmpegCommand: command, ffmpegNote: note)
+                           ratio: ffmpegFPS.map { oursFPS / $0 }, oursCPUSeconds: oursCPU, ffmpegCPUSeconds: theirsCPU,
+                           cpuRatio: theirsCPU.isEmpty ? nil : median(theirsCPU) / median(oursCPU),
+                           ffmpegCommand: command, ffmpegNote: note)
 }
 
 private func seconds(_ duration: Duration) -> Double {
     let parts = duration.components
     return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+}
+
+/// User plus system CPU seconds of this process (`RUSAGE_SELF`) or its waited-for children.
+private func cpuSeconds(children: Bool) -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &usage)
+    #endif
+    func value(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) * 1e-6 }
+    return value(usage.ru_utime) + value(usage.ru_stime)
 }
 
 private func median(_ values: [Double]) -> Double {

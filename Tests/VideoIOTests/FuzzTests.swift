@@ -64,6 +64,8 @@ struct FuzzTests {
             }
         }
         #expect(decoded + failed == 100)
-        #expect(decoded > 0)  // most single-byte damage is survivable
+        // Seeded, so these hold every run (seen: avi 77/23, mp4 29/71, mkv 47/53 decoded/failed):
+        #expect(decoded > 0)  // some damage is survivable...
+        #expect(failed > 0)   // ...and the error paths are exercised
     }
 }
