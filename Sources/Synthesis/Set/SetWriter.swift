@@ -430,3 +430,24 @@ public func synthesizeSet(from sources: [String], out: String,
                            detector: try FaceDetector.standard())
     return try writer.write(sources: sources, to: out, progress: progress)
 }
+
+extension SetWriter {
+    /// Expands folders among `paths` into the media files inside them (recursively, sorted, by
+    /// extension); files are kept as given, in order, without duplicates.
+    public static func expandSources(_ paths: [String]) -> [String] {
+        var result: [String] = []
+        var seen = Set<String>()
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                for file in ManipulationSet.mediaFiles(under: path) {
+                    let full = (path as NSString).appendingPathComponent(file)
+                    if seen.insert(full).inserted { result.append(full) }
+                }
+            } else if seen.insert(path).inserted {
+                result.append(path)
+            }
+        }
+        return result
+    }
+}
