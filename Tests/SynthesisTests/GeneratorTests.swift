@@ -164,3 +164,27 @@ import Testing
         #expect(ManipulationMethod.parseList("selfBlend,bogus").invalid == "bogus")
     }
 }
+
+@Suite struct GeneratorEdgeCaseTests {
+    @Test(arguments: ManipulationMethod.allCases)
+    func facesAtTheBorderAndTinyImagesDoNotBreakTheContract(method: ManipulationMethod) {
+        let cases: [(RGBImage, Box)] = [
+            (Fixtures.face(width: 64, height: 48, seed: 1).image, Box(x: 40, y: -10, width: 40, height: 40)),
+            (Fixtures.face(width: 64, height: 48, seed: 2).image, Box(x: -30, y: 20, width: 50, height: 50)),
+            (Fixtures.face(width: 6, height: 5, seed: 3).image, Box(x: 1, y: 1, width: 4, height: 3)),
+            (Fixtures.face(width: 32, height: 32, seed: 4).image, Box(x: -100, y: -100, width: 400, height: 400)),
+        ]
+        for (index, (image, box)) in cases.enumerated() {
+            for seed in UInt64(0)..<4 {
+                let donor = FaceSample(image: Fixtures.face(width: 20, height: 30, seed: 9).image, box: Box(x: 2, y: 5, width: 15, height: 15))
+                let (frame, _) = Synthesizer.makeFake(method, target: image, box: box, donor: donor, reference: donor,
+                                                      frameIndex: index, seed: seed)
+                #expect(frame.image.width == image.width && frame.mask.height == image.height)
+                #expect(frame.mask.values.allSatisfy { $0 >= 0 && $0 <= 1 })
+                for p in 0..<(image.width * image.height) where frame.mask.values[p] == 0 {
+                    #expect(frame.image.pixels[3 * p] == image.pixels[3 * p] && frame.image.pixels[3 * p + 2] == image.pixels[3 * p + 2])
+                }
+            }
+        }
+    }
+}
