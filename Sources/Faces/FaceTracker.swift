@@ -114,8 +114,16 @@ public struct FaceTracker {
     /// - Returns: the faces of live tracks in this frame (detected or coasting), by track id.
     public mutating func update(frameIndex: Int, image: RGBImage, detector: FaceDetector) -> [TrackedFace] {
         let full = live.isEmpty || updates % fullSearchInterval == 0
-        let detections = full ? detector.detect(in: image) : detector.detect(in: image, near: live.map(\.box))
-        if full { fullSearches += 1 }
+        var detections: [FaceDetection]
+        if full {
+            fullSearches += 1
+            detections = detector.detect(in: image)
+            // Tracks the full search missed get the (denser, more permissive) local search too.
+            let missed = live.filter { track in !detections.contains { $0.box.intersectionOverUnion(track.box) >= iouThreshold } }
+            if !missed.isEmpty { detections += detector.detect(in: image, near: missed.map(\.box)) }
+        } else {
+            detections = detector.detect(in: image, near: live.map(\.box))
+        }
         return update(frameIndex: frameIndex, detections: detections, mayStartTracks: full)
     }
 

@@ -1,4 +1,0 @@
-import Testing
-@testable import Faces
-
-@Suite struct FacesPlaceholder {}
