@@ -162,7 +162,10 @@ public struct SetWriter {
             let boxes = Array(analysis.boxes.prefix(clip.frames.count))
             let identity = stem
             let realPath = "real/\(stem).\(codec.fileExtension)"
-            try writeMedia(clip.frames, relative: realPath, root: out, codec: codec, fps: clip.fps)
+            let realSink = try MediaSink(relative: realPath, root: out, kind: codec.sinkKind, fps: clip.fps,
+                                         width: clip.frames[0].width, height: clip.frames[0].height)
+            for frame in clip.frames { try realSink.append(frame) }
+            try realSink.finish()
             entries.append(ManipulationEntry(path: realPath, label: "real", source: analysis.source, codec: codec.setting,
                                              identity: identity, frames: clip.frames.count, fps: analysis.isStill ? nil : clip.fps))
             progress?(SynthesisProgress(phase: "write", sourceIndex: item.index, sourceCount: sources.count,
@@ -179,10 +182,13 @@ public struct SetWriter {
                     parameters = .crossSwap(p)
                 }
                 let referenceOffset = hasReference ? methodRng.integer((frameCount / 3)...max(frameCount / 3, (2 * frameCount) / 3)) : 0
-                var fakes: [RGBImage] = []
-                var masks: [GrayImage] = []
-                fakes.reserveCapacity(frameCount)
-                masks.reserveCapacity(frameCount)
+                let fakePath = "fake/\(method.rawValue)/\(stem).\(codec.fileExtension)"
+                let maskPath = "masks/\(method.rawValue)/\(stem).\(analysis.isStill ? "png" : "mkv")"
+                // Frames stream into the writers; files appear only when complete.
+                let fakeSink = try MediaSink(relative: fakePath, root: out, kind: codec.sinkKind, fps: clip.fps,
+                                             width: clip.frames[0].width, height: clip.frames[0].height)
+                let maskSink = try MediaSink(relative: maskPath, root: out, kind: analysis.isStill ? .png : .video(.png),
+                                             fps: clip.fps, width: clip.frames[0].width, height: clip.frames[0].height)
                 for t in 0..<frameCount {
                     let donor = donorSamples.isEmpty ? nil : donorSamples[t * donorSamples.count / frameCount]
                     let reference: FaceSample? = hasReference
@@ -190,13 +196,11 @@ public struct SetWriter {
                         : nil
                     let fake = Synthesizer.makeFake(parameters: parameters, target: clip.frames[t], box: boxes[t],
                                                     donor: donor, reference: reference, frameIndex: t)
-                    fakes.append(fake.image)
-                    masks.append(fake.mask)
+                    try fakeSink.append(fake.image)
+                    try maskSink.append(maskImage(fake.mask))
                 }
-                let fakePath = "fake/\(method.rawValue)/\(stem).\(codec.fileExtension)"
-                let maskPath = "masks/\(method.rawValue)/\(stem).\(analysis.isStill ? "png" : "mkv")"
-                try writeMedia(fakes, relative: fakePath, root: out, codec: codec, fps: clip.fps)
-                try writeMasks(masks, relative: maskPath, root: out, fps: clip.fps, still: analysis.isStill)
+                try fakeSink.finish()
+                try maskSink.finish()
                 entries.append(ManipulationEntry(path: fakePath, label: "fake", method: method.rawValue, source: analysis.source,
                                                  parameters: parameters.json, mask: maskPath, codec: codec.setting,
                                                  identity: identity,
@@ -332,6 +336,13 @@ public struct SetWriter {
             }
         }
 
+        var sinkKind: MediaSink.Kind {
+            switch self {
+            case .video(let codec, _): .video(codec)
+            case .jpeg(let quality): .jpegStill(quality)
+            }
+        }
+
         var fileExtension: String {
             switch self {
             case .video(.h264, _): "mp4"
@@ -351,49 +362,20 @@ public struct SetWriter {
         return .video(.mjpeg(quality: quality), CodecSetting(name: "mjpeg", quality: quality))
     }
 
-    func writeMedia(_ frames: [RGBImage], relative: String, root: String, codec: DrawnCodec, fps: Double) throws {
-        let path = (root as NSString).appendingPathComponent(relative)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        switch codec {
-        case .jpeg(let quality):
-            precondition(frames.count == 1, "stills are written one frame at a time")
-            let compressed = try jpegRoundTrip(frames[0], quality: quality)
-            try writeAtomically(Data(PNG.encode(compressed)), to: path)
-        case .video(let videoCodec, _):
-            let writer = try VideoWriter(path: path, width: frames[0].width, height: frames[0].height, fps: fps, codec: videoCodec)
-            for frame in frames { try writer.append(frame) }
-            try writer.finish()
-        }
-    }
-
-    func writeMasks(_ masks: [GrayImage], relative: String, root: String, fps: Double, still: Bool) throws {
-        let path = (root as NSString).appendingPathComponent(relative)
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        let scaled = masks.map { mask in
-            GrayImage(width: mask.width, height: mask.height, values: mask.values.map { $0 * 255 })
-        }
-        if still {
-            try writeAtomically(Data(PNG.encode(scaled[0])), to: path)
-            return
-        }
-        let writer = try VideoWriter(path: path, width: masks[0].width, height: masks[0].height, fps: fps, codec: .png)
-        for mask in scaled {
-            var pixels = [UInt8](repeating: 0, count: mask.width * mask.height * 3)
-            mask.values.withUnsafeBufferPointer { m in
-                pixels.withUnsafeMutableBufferPointer { p in
-                    for i in 0..<m.count {
-                        let byte = UInt8(max(0, min(255, m[i] + 0.5)))
-                        p[3 * i] = byte
-                        p[3 * i + 1] = byte
-                        p[3 * i + 2] = byte
-                    }
+    /// A mask as an RGB frame, grey = `mask * 255` rounded (what the mask videos and PNGs hold).
+    func maskImage(_ mask: GrayImage) -> RGBImage {
+        var pixels = [UInt8](repeating: 0, count: mask.width * mask.height * 3)
+        mask.values.withUnsafeBufferPointer { m in
+            pixels.withUnsafeMutableBufferPointer { p in
+                for i in 0..<m.count {
+                    let byte = UInt8(max(0, min(255, m[i] * 255 + 0.5)))
+                    p[3 * i] = byte
+                    p[3 * i + 1] = byte
+                    p[3 * i + 2] = byte
                 }
             }
-            try writer.append(RGBImage(width: mask.width, height: mask.height, pixels: pixels))
         }
-        try writer.finish()
+        return RGBImage(width: mask.width, height: mask.height, pixels: pixels)
     }
 
     func uniqueStem(for source: String, used: inout Set<String>) -> String {
@@ -449,5 +431,62 @@ extension SetWriter {
             }
         }
         return result
+    }
+}
+
+/// Where the frames of one output file go: a video writer, or a still written as PNG (optionally after
+/// a JPEG round trip). Whole or nothing: nothing appears at the final path before `finish()`.
+final class MediaSink {
+    enum Kind {
+        case video(VideoCodec)
+        /// One frame, JPEG round trip at this quality, saved as PNG.
+        case jpegStill(Int)
+        /// One frame saved as PNG; grey frames are saved as grayscale PNG.
+        case png
+    }
+
+    let path: String
+    let kind: Kind
+    private var writer: VideoWriter?
+    private var still: RGBImage?
+
+    init(relative: String, root: String, kind: Kind, fps: Double, width: Int, height: Int) throws {
+        path = (root as NSString).appendingPathComponent(relative)
+        self.kind = kind
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        if case .video(let codec) = kind {
+            writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: codec)
+        }
+    }
+
+    func append(_ image: RGBImage) throws {
+        if let writer {
+            try writer.append(image)
+        } else {
+            precondition(still == nil, "a still sink takes one frame")
+            still = image
+        }
+    }
+
+    func finish() throws {
+        if let writer {
+            try writer.finish()
+            return
+        }
+        guard let still else { preconditionFailure("a still sink needs its frame before finish()") }
+        switch kind {
+        case .jpegStill(let quality):
+            try writeAtomically(Data(PNG.encode(try jpegRoundTrip(still, quality: quality))), to: path)
+        default:
+            // Grey (mask) frames as 8-bit grayscale PNG.
+            var grey = GrayImage(width: still.width, height: still.height)
+            still.pixels.withUnsafeBufferPointer { p in
+                grey.values.withUnsafeMutableBufferPointer { g in
+                    for i in 0..<g.count { g[i] = Float(p[3 * i]) }
+                }
+            }
+            try writeAtomically(Data(PNG.encode(grey)), to: path)
+        }
     }
 }
