@@ -136,3 +136,25 @@ import Testing
         }
     }
 }
+
+@Suite struct IntegratedGradientsEscalationTests {
+    /// A sharp tanh network where 4 trapezoid steps miss the tolerance: escalation doubles the
+    /// steps for the failing samples until completeness holds (or the cap is reached).
+    @Test func escalationDoublesStepsUntilCompletenessHolds() throws {
+        let shape = InputShape(channels: 3, height: 4, width: 4)
+        let model = TanhMLPToyModel(inputShape: shape, hidden: 8, seed: 11, scale: 4)
+        let inputs = toyInputs(shape: shape, count: 2, seed: 5)
+        let plain = try IntegratedGradients(.init(steps: 4, rule: .trapezoid, baseline: .black, normalization: .identity()))
+            .attribute(model, inputs: inputs, count: 2)
+        #expect(plain.contains { $0.relativeCompletenessError > 0.01 })
+        let escalated = try IntegratedGradients(.init(steps: 4, rule: .trapezoid, baseline: .black, normalization: .identity(),
+                                                      escalation: (tolerance: 0.01, maximumSteps: 256)))
+            .attribute(model, inputs: inputs, count: 2)
+        for (p, e) in zip(plain, escalated) {
+            #expect(e.relativeCompletenessError <= 0.01)
+            #expect(e.steps >= p.steps)
+            if p.relativeCompletenessError <= 0.01 { #expect(e == p) }
+        }
+        #expect(escalated.contains { $0.steps > 4 })
+    }
+}

@@ -44,9 +44,14 @@ public struct IntegratedGradients: Sendable {
         public var batchSize: Int = 16
         /// Optional SmoothGrad-style averaging.
         public var smoothing: Smoothing? = nil
+        /// Step escalation: when set, a sample whose relative completeness error exceeds
+        /// `tolerance` is recomputed with twice the steps, up to `maximumSteps`. Off by default
+        /// (keeps the cost predictable); the reported `steps` is the count actually used.
+        public var escalation: (tolerance: Double, maximumSteps: Int)? = nil
 
         public init(steps: Int = 32, rule: QuadratureRule = .gaussLegendre, baseline: Baseline = .default,
-                    normalization: Normalization, batchSize: Int = 16, smoothing: Smoothing? = nil) {
+                    normalization: Normalization, batchSize: Int = 16, smoothing: Smoothing? = nil,
+                    escalation: (tolerance: Double, maximumSteps: Int)? = nil) {
             precondition(steps >= 2, "IG needs at least 2 steps, got \(steps)")
             precondition(batchSize >= 1, "batch size must be positive")
             self.steps = steps
@@ -55,6 +60,13 @@ public struct IntegratedGradients: Sendable {
             self.normalization = normalization
             self.batchSize = batchSize
             self.smoothing = smoothing
+            self.escalation = escalation
+        }
+
+        public static func == (a: Configuration, b: Configuration) -> Bool {
+            a.steps == b.steps && a.rule == b.rule && a.baseline == b.baseline && a.normalization == b.normalization
+                && a.batchSize == b.batchSize && a.smoothing == b.smoothing
+                && a.escalation?.tolerance == b.escalation?.tolerance && a.escalation?.maximumSteps == b.escalation?.maximumSteps
         }
     }
 
@@ -74,6 +86,25 @@ public struct IntegratedGradients: Sendable {
     /// - Throws: ``ExplainError/shapeMismatch(name:expected:actual:)`` for wrong input or model
     ///   output sizes; whatever the model throws.
     public func attribute<Model: AttributableModel>(_ model: Model, inputs: [Float], count: Int) throws -> [Attribution] {
+        var results = try attributeOnce(model, inputs: inputs, count: count)
+        guard let (tolerance, maximumSteps) = configuration.escalation else { return results }
+        var steps = configuration.steps
+        let size = model.inputShape.count
+        while steps * 2 <= maximumSteps {
+            let failing = results.indices.filter { !(results[$0].relativeCompletenessError <= tolerance) }
+            if failing.isEmpty { break }
+            steps *= 2
+            var retry = self
+            retry.configuration.steps = steps
+            var batch: [Float] = []
+            for n in failing { batch += inputs[(n * size)..<((n + 1) * size)] }
+            let redone = try retry.attributeOnce(model, inputs: batch, count: failing.count)
+            for (j, n) in failing.enumerated() { results[n] = redone[j] }
+        }
+        return results
+    }
+
+    private func attributeOnce<Model: AttributableModel>(_ model: Model, inputs: [Float], count: Int) throws -> [Attribution] {
         let shape = model.inputShape
         let size = shape.count
         guard count >= 1, inputs.count == count * size else {

@@ -17,8 +17,10 @@ public final class SAETrainer {
     /// Hyper-parameters.
     public struct Configuration: Sendable, Equatable, Codable {
         public var epochs: Int = 10
-        public var batchSize: Int = 1024
-        public var learningRate: Float = 1e-3
+        public var batchSize: Int = 256
+        /// Adam step size. 4e-3 at batch 256 recovered 1022 of 1024 planted directions (EV 0.94) in 9
+        /// epochs of 20k synthetic 256-d rows; 1e-3 was far slower, 1e-2 left 40 % of latents dead.
+        public var learningRate: Float = 4e-3
         public var beta1: Float = 0.9
         public var beta2: Float = 0.999
         public var epsilon: Float = 1e-8
@@ -26,12 +28,11 @@ public final class SAETrainer {
         public var auxCoefficient: Float = 1.0 / 32
         /// `k_aux`; `nil` = `d / 2`.
         public var auxK: Int? = nil
-        /// Rows without firing after which a latent counts as dead; `nil` = `min(N, 20 000)`... at
-        /// least one epoch's worth is typical.
+        /// Rows without firing after which a latent counts as dead; `nil` = `min(N, 20 000)`.
         public var deadAfterSamples: Int? = nil
         public var seed: UInt64 = 0
 
-        public init(epochs: Int = 10, batchSize: Int = 1024, learningRate: Float = 1e-3, auxCoefficient: Float = 1.0 / 32,
+        public init(epochs: Int = 10, batchSize: Int = 256, learningRate: Float = 4e-3, auxCoefficient: Float = 1.0 / 32,
                     auxK: Int? = nil, deadAfterSamples: Int? = nil, seed: UInt64 = 0) {
             precondition(epochs >= 0 && batchSize >= 1 && learningRate > 0, "epochs, batch size and learning rate must be positive")
             self.epochs = epochs
@@ -178,7 +179,7 @@ public final class SAETrainer {
             }
         }
         let grads = (0..<workers).map { _ in Grads(m: m, d: d) }
-        nonisolated(unsafe) let xs = x, preAll = pre, centredAll = centred, deadList = dead
+        let xs = x, preAll = pre, centredAll = centred, deadList = dead
         Parallel.chunks(rows) { worker, range in
             let g = grads[worker]
             let first = range.lowerBound, last = range.upperBound
