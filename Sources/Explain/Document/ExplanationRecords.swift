@@ -55,6 +55,11 @@ public struct AttributionRecord: Sendable, Equatable, Codable {
         self.topPatches = topPatches
     }
 
+    /// The conventional tensor name of a frame's map in the scan's raw-maps file:
+    /// `frame<frameIndex>.track<track>` (one `[height, width]` tensor each; write them all with
+    /// ``TensorArchive`` so `safetensors.numpy.load_file` reads them).
+    public static func tensorName(frameIndex: Int, track: Int) -> String { "frame\(frameIndex).track\(track)" }
+
     /// A record from an IG result: computes the region summary and top patches of the channel-summed map.
     /// - Parameters:
     ///   - attribution: the IG result.

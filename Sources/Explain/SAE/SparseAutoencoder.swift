@@ -117,9 +117,12 @@ public struct SparseAutoencoder: Sendable, Equatable {
             pre.withUnsafeBufferPointer { p in
                 codes.indices.withUnsafeMutableBufferPointer { idx in
                     codes.values.withUnsafeMutableBufferPointer { val in
-                        for r in 0..<n {
-                            TopK.select(p.baseAddress! + r * latentCount, count: latentCount, k: k,
-                                        indices: idx.baseAddress! + (start + r) * k, values: val.baseAddress! + (start + r) * k)
+                        // Rows are independent: split them over the engine's workers.
+                        let (pb, ib, vb, m, k) = (p.baseAddress!, idx.baseAddress!, val.baseAddress!, latentCount, k)
+                        Parallel.chunks(n) { _, rows in
+                            for r in rows {
+                                TopK.select(pb + r * m, count: m, k: k, indices: ib + (start + r) * k, values: vb + (start + r) * k)
+                            }
                         }
                     }
                 }
