@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "DetectorTests", dependencies: ["Detector"]),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "VideoIO", "Imaging"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),

@@ -9,6 +9,7 @@ public enum GlassboxCommand {
     nonisolated(unsafe) public static var commands: [any Command.Type] = [
         InfoCommand.self,
         ScanCommand.self,
+        SynthCommand.self,
         TrainCommand.self,
         BenchCommand.self,
     ]

@@ -51,29 +51,14 @@ enum BenchCommand: Command {
     }
 }
 
-/// `glassbox bench nn`: the detector network's throughput table.
+/// `glassbox bench nn [bench|export-weights|parity] ...`: the detector network's throughput table,
+/// and the two helpers that `bench/torch_reference.py` calls for its parity check.
 func runNetworkBench(_ arguments: inout Arguments) throws {
-    let batches = try arguments.options("--batches").map { text -> Int in
-        guard let value = Int(text), value > 0 else { throw CLIError.usage("--batches expects positive integers, got '\(text)'") }
-        return value
-    }
-    let threadList = try arguments.options("--threads").map { text -> Int in
-        guard let value = Int(text), (1...256).contains(value) else { throw CLIError.usage("--threads expects 1...256, got '\(text)'") }
-        return value
-    }
-    let seconds = try arguments.double("--seconds", default: 1.0, range: 0.05...60)
-    let json = arguments.flag("--json")
-    try arguments.finish()
-    let result = runNetworkBenchmark(batchSizes: batches.isEmpty ? [1, 8, 32] : batches,
-                                     threads: threadList.isEmpty ? [1, 2] : threadList, secondsPerCase: seconds)
-    if json {
-        FileHandle.standardOutput.write(try FileOutput.encodeJSON(result))
-        return
-    }
-    Console.out("spatial network \(result.inputSize)x\(result.inputSize), \(result.parameterCount) parameters, kernels: \(result.kernel)")
-    Console.out("mode           batch  threads   images/s   ms/call")
-    for entry in result.entries {
-        Console.out(String(format: "%-14@ %5d  %7d  %9.1f  %8.2f", entry.mode as NSString, entry.batchSize, entry.threads,
-                           entry.imagesPerSecond, entry.medianSeconds * 1000))
+    var rest = arguments.rest().filter { $0 != "nn" }
+    if rest.first.map({ !["bench", "export-weights", "parity"].contains($0) }) ?? true { rest.insert("bench", at: 0) }
+    do {
+        Console.out(try NetworkBenchCommand.run(arguments: rest))
+    } catch let error as NetworkBenchCommandError {
+        throw CLIError.usage("\(error)")
     }
 }

@@ -91,6 +91,13 @@ public struct Arguments {
         return values
     }
 
+    /// Consumes and returns everything not yet consumed, in order (for delegating to a sub-parser).
+    public mutating func rest() -> [String] {
+        let values = items.indices.filter { !consumed[$0] }.map { items[$0] }
+        consumed = consumed.map { _ in true }
+        return values
+    }
+
     /// Throws a usage error naming anything that was not consumed.
     public func finish() throws {
         let leftover = items.indices.filter { !consumed[$0] }.map { items[$0] }
