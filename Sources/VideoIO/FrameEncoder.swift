@@ -76,8 +76,9 @@ final class FrameEncoder {
     private let frame: UnsafeMutablePointer<AVFrame>
     private let packet: UnsafeMutablePointer<AVPacket>
     private var scaler: OpaquePointer?
-    /// The coded-size RGB input plus read slack for libswscale.
+    /// The coded-size RGB input with replicated right and bottom edges (see ``fill(from:)``).
     private let staging: UnsafeMutablePointer<UInt8>
+    private let stagingStride: Int
     private var nextPTS: Int64 = 0
     private var flushed = false
     private let path: String
@@ -180,8 +181,11 @@ final class FrameEncoder {
             _ = sws_setColorspaceDetails(scaler, sws_getCoefficients(SWS_CS_ITU601), 1,
                                          sws_getCoefficients(SWS_CS_ITU601), fullRange ? 1 : 0, 0, 1 << 16, 1 << 16)
         }
-        self.staging = .allocate(capacity: codedWidth * codedHeight * 3 + FrameConverter.writeSlack)
-        self.staging.initialize(repeating: 0, count: codedWidth * codedHeight * 3 + FrameConverter.writeSlack)
+        let stagingStride = ((codedWidth + 1) * 3 + 63) / 64 * 64
+        let stagingBytes = stagingStride * (codedHeight + 1) + FrameConverter.writeSlack
+        self.stagingStride = stagingStride
+        self.staging = .allocate(capacity: stagingBytes)
+        self.staging.initialize(repeating: 0, count: stagingBytes)
         self.context = context
         self.codec = codec
         self.imageWidth = width
@@ -244,15 +248,25 @@ final class FrameEncoder {
     /// Writes `image` into `frame`, padding by edge replication and converting to the codec's format.
     private func fill(from image: RGBImage) throws {
         let source = (codedWidth == imageWidth && codedHeight == imageHeight) ? image : padded(image)
-        // libswscale's SIMD readers may read a few bytes past the last row: read from a padded copy.
+        // Staging layout: rows of `stagingStride` bytes, each the image row plus a copy of its last
+        // pixel, and one extra copy of the last row. libswscale's 4:2:0 RGB readers average pixel
+        // pairs without clamping at the right edge (an odd width reads pixel W) and may read past
+        // the last row; replicated edges make those reads harmless and the chroma exact.
+        let rowBytes = codedWidth * 3
         source.pixels.withUnsafeBufferPointer { pixels in
-            staging.update(from: pixels.baseAddress!, count: pixels.count)
+            let from = pixels.baseAddress!
+            for y in 0...codedHeight {
+                let sourceRow = from + min(y, codedHeight - 1) * rowBytes
+                let row = staging + y * stagingStride
+                row.update(from: sourceRow, count: rowBytes)
+                (row + rowBytes).update(from: sourceRow + rowBytes - 3, count: 3)
+            }
         }
         do {
             let base = UnsafePointer(staging)
             if let scaler {
                 var sourcePlanes: [UnsafePointer<UInt8>?] = [base, nil, nil, nil]
-                var sourceStride: [Int32] = [Int32(codedWidth * 3), 0, 0, 0]
+                var sourceStride: [Int32] = [Int32(stagingStride), 0, 0, 0]
                 let rows = withUnsafePointer(to: &frame.pointee.data) { dataTuple in
                     dataTuple.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { destination in
                         withUnsafePointer(to: &frame.pointee.linesize) { strideTuple in
@@ -268,9 +282,8 @@ final class FrameEncoder {
                 // RGB24 straight into the frame, row by row (its rows may be padded).
                 let stride = Int(frame.pointee.linesize.0)
                 let destination = frame.pointee.data.0!
-                let rowBytes = codedWidth * 3
                 for y in 0..<codedHeight {
-                    (destination + y * stride).update(from: base + y * rowBytes, count: rowBytes)
+                    (destination + y * stride).update(from: base + y * stagingStride, count: rowBytes)
                 }
             }
         }

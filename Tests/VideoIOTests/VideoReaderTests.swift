@@ -114,6 +114,53 @@ struct VideoReaderTests {
         #expect(sameAsTurned)
     }
 
+    @Test("every pixel survives write + read at awkward sizes (libswscale's SIMD tails and edges)",
+          arguments: [(17, 20), (33, 21), (65, 9), (100, 20), (642, 20)])
+    func edgePixels(width: Int, height: Int) throws {
+        let dir = try TemporaryDirectory()
+        for codec in [VideoCodec.mpeg4(quality: 2), .mjpeg(quality: 2)] {
+            let path = dir.file("flat-\(codec.encoderName).avi")
+            let writer = try VideoWriter(path: path, width: width, height: height, fps: 25, codec: codec)
+            try writer.append(RGBImage(width: width, height: height, fill: (200, 60, 30)))
+            try writer.finish()
+            let image = try #require(try VideoReader(path: path).nextFrame()).image
+            var worst = 0
+            for y in 0..<image.height {
+                for x in 0..<image.width {
+                    let (r, g, b) = image[x, y]
+                    worst = max(worst, abs(Int(r) - 200), abs(Int(g) - 60), abs(Int(b) - 30))
+                }
+            }
+            #expect(worst <= 4, "\(codec) \(width)x\(height): a pixel is off by \(worst)")
+        }
+    }
+
+    @Test("decoding an odd-width file matches the ffmpeg tool's RGB, last column included",
+          .enabled(if: ffmpegAvailable), arguments: [17, 65, 642])
+    func oddWidthMatchesFFmpeg(width: Int) throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("odd.avi")
+        let reference = dir.file("odd.rgb")
+        try runFFmpeg(["-f", "lavfi", "-i", "testsrc=size=\(width)x24:rate=5", "-frames:v", "1", "-c:v", "mpeg4",
+                       "-q:v", "2", "-y", path])
+        try runFFmpeg(["-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-y", reference])
+        let expected = [UInt8](try Data(contentsOf: URL(fileURLWithPath: reference)))
+        let image = try #require(try VideoReader(path: path).nextFrame()).image
+        try #require(expected.count == image.pixels.count)
+        var worstLastColumn = 0, worstAnywhere = 0
+        for y in 0..<image.height {
+            for x in 0..<image.width {
+                for c in 0..<3 {
+                    let index = (y * image.width + x) * 3 + c
+                    let difference = abs(Int(image.pixels[index]) - Int(expected[index]))
+                    worstAnywhere = max(worstAnywhere, difference)
+                    if x == image.width - 1 { worstLastColumn = max(worstLastColumn, difference) }
+                }
+            }
+        }
+        #expect(worstLastColumn <= 2 && worstAnywhere <= 2, "last column \(worstLastColumn), anywhere \(worstAnywhere)")
+    }
+
     @Test("clockwise rotation moves the top-left pixel to the top-right")
     func rotateHelper() {
         var image = RGBImage(width: 3, height: 2)
