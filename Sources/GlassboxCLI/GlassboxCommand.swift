@@ -11,6 +11,7 @@ public enum GlassboxCommand {
         ScanCommand.self,
         SynthCommand.self,
         TrainCommand.self,
+        EvaluateCommand.self,
         BenchCommand.self,
     ]
 

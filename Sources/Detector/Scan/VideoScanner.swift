@@ -49,37 +49,65 @@ public struct VideoScanner {
         let info = reader.info
         let sampling = options.sampling ?? ScanOptions.defaultSampling(for: info)
         let planned = Self.plannedFrames(sampling, info: info)
+        var accumulator = TrackAccumulator(scanner: self)
+        try reader.forEachFrame(sampling) { frame in
+            accumulator.add(frame)
+            progress(accumulator.sampled, planned)
+            return true
+        }
+        return accumulator.finish(info: info, sampling: sampling, batchSize: options.batchSize)
+    }
+
+    /// Scans frames already in memory (for example perturbed copies of a clip's frames).
+    /// - Parameters:
+    ///   - frames: the sampled frames in order.
+    ///   - info: the video they came from (for the report).
+    public func scan(frames: [VideoFrame], info: VideoInfo, sampling: SamplingOptions = SamplingOptions(),
+                     batchSize: Int = 16) -> VideoScan {
+        var accumulator = TrackAccumulator(scanner: self)
+        for frame in frames { accumulator.add(frame) }
+        return accumulator.finish(info: info, sampling: sampling, batchSize: batchSize)
+    }
+
+    /// Follows faces through sampled frames, keeping only the small crops.
+    struct TrackAccumulator {
+        let scanner: VideoScanner
         var tracker = FaceTracker()
         var crops: [Int: [(score: FrameScore, crop: RGBImage)]] = [:]
         var sampled = 0
         var framesWithFace = Set<Int>()
-        try reader.forEachFrame(sampling) { frame in
+
+        init(scanner: VideoScanner) {
+            self.scanner = scanner
+        }
+
+        mutating func add(_ frame: VideoFrame) {
             sampled += 1
-            for face in tracker.update(frameIndex: frame.index, image: frame.image, detector: detector)
+            let format = scanner.model.format
+            for face in tracker.update(frameIndex: frame.index, image: frame.image, detector: scanner.detector)
             where face.observation.detected {
-                let (crop, cropBox) = alignedCrop(frame.image, box: face.observation.box,
-                                                  margin: model.format.margin, size: model.format.size)
+                let (crop, cropBox) = alignedCrop(frame.image, box: face.observation.box, margin: format.margin, size: format.size)
                 let score = FrameScore(index: frame.index, timeSeconds: frame.timeSeconds, box: face.observation.box,
                                        cropBox: cropBox, logit: 0, probability: 0)
                 crops[face.trackID, default: []].append((score, crop))
                 framesWithFace.insert(frame.index)
             }
-            progress(sampled, planned)
-            return true
         }
-        let kept = Set(tracker.finish().map(\.id))
-        var tracks: [TrackVerdict] = []
-        var evidence: [TrackEvidence] = []
-        for id in crops.keys.sorted() where kept.contains(id) {
-            let items = crops[id]!
-            let (verdict, trackEvidence) = score(trackID: id, items: items, batchSize: options.batchSize)
-            tracks.append(verdict)
-            evidence.append(trackEvidence)
+
+        func finish(info: VideoInfo, sampling: SamplingOptions, batchSize: Int) -> VideoScan {
+            let kept = Set(tracker.finish().map(\.id))
+            var tracks: [TrackVerdict] = []
+            var evidence: [TrackEvidence] = []
+            for id in crops.keys.sorted() where kept.contains(id) {
+                let (verdict, trackEvidence) = scanner.score(trackID: id, items: crops[id]!, batchSize: batchSize)
+                tracks.append(verdict)
+                evidence.append(trackEvidence)
+            }
+            let scoredFrames = Set(tracks.flatMap { $0.frames.map(\.index) })
+            return VideoScan(info: info, sampling: sampling, sampledFrames: sampled,
+                             framesWithFace: framesWithFace.intersection(scoredFrames).count, tracks: tracks,
+                             verdict: scanner.videoVerdict(tracks: tracks, sampled: sampled), evidence: evidence)
         }
-        let scoredFrames = Set(tracks.flatMap { $0.frames.map(\.index) })
-        return VideoScan(info: info, sampling: sampling, sampledFrames: sampled,
-                         framesWithFace: framesWithFace.intersection(scoredFrames).count,
-                         tracks: tracks, verdict: videoVerdict(tracks: tracks, sampled: sampled), evidence: evidence)
     }
 
     /// Scores one track's crops: frame logits, temporal logit, calibrated track probability.
