@@ -104,7 +104,8 @@ public struct FaceDetector: Sendable {
 
     /// Searches only around earlier boxes (for tracking): a square of twice each box's side around its
     /// centre, at face sizes from 0.6x to 1.6x the box, accepting groups of more than
-    /// ``localMinNeighbors`` windows (the earlier box is prior evidence). When nothing is found near a
+    /// ``localMinNeighbors`` windows (the earlier box is prior evidence), and stopping at the first
+    /// cascade that finds something (frontal before profile). When nothing is found near a
     /// box, the region is searched again rotated by each of ``localRotations`` (heads tilted in the
     /// image plane defeat upright Haar features). Much cheaper than a full search, blind elsewhere.
     /// - Parameters:
@@ -129,7 +130,7 @@ public struct FaceDetector: Sendable {
             let y1 = min(gray.height, Int((roi.y + roi.height).rounded(.up)))
             guard x1 - x0 >= minFaceSize, y1 - y0 >= minFaceSize else { continue }
             let crop = gray.cropped(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
-            var here = local.detectRaw(crop, origin: (x0, y0), sizeRange: sizes)
+            var here = local.detectRaw(crop, origin: (x0, y0), sizeRange: sizes, stopAtFirstHit: true)
             if here.isEmpty {
                 for angle in localRotations {
                     // Output square of side 2 * side centred on the region, image rotated by `angle` about that centre.
@@ -141,7 +142,7 @@ public struct FaceDetector: Sendable {
                         .concatenating(AffineTransform(a: 1, b: 0, c: 0, d: 1, tx: -region.centerX, ty: -region.centerY))
                     let patch = image.warped(by: toOutput, width: outSide, height: outSide, padding: .edge)
                     let back = toOutput.inverted
-                    here = local.detectRaw(GrayBytes(patch), origin: (0, 0), sizeRange: sizes).map { detection in
+                    here = local.detectRaw(GrayBytes(patch), origin: (0, 0), sizeRange: sizes, stopAtFirstHit: true).map { detection in
                         let centre = back.apply(x: detection.box.centerX, y: detection.box.centerY)
                         return FaceDetection(box: Box(x: centre.x - detection.box.width / 2, y: centre.y - detection.box.height / 2,
                                                       width: detection.box.width, height: detection.box.height),
@@ -156,7 +157,8 @@ public struct FaceDetector: Sendable {
     }
 
     /// All cascades (and mirrors) on one gray image; groups per cascade; boxes offset by `origin`.
-    func detectRaw(_ gray: GrayBytes, origin: (Int, Int), sizeRange: ClosedRange<Double>?) -> [FaceDetection] {
+    /// With `stopAtFirstHit`, later cascades are skipped once one has found something (local search).
+    func detectRaw(_ gray: GrayBytes, origin: (Int, Int), sizeRange: ClosedRange<Double>?, stopAtFirstHit: Bool = false) -> [FaceDetection] {
         var pyramid = Pyramid(gray: gray, antialias: antialiasPyramid,
                               needsTilted: cascades.contains { $0.hasTiltedFeatures })
         var detections: [FaceDetection] = []
@@ -172,6 +174,7 @@ public struct FaceDetector: Sendable {
                         score: Double(neighbors)))
                 }
             }
+            if stopAtFirstHit && !detections.isEmpty { break }
         }
         return detections
     }

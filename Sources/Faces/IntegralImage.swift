@@ -45,11 +45,12 @@ struct GrayBytes: Sendable {
 
 /// Summed-area tables of a gray image (Crow, SIGGRAPH 1984; Viola and Jones, CVPR 2001).
 ///
-/// Layout: `(W + 1) x (H + 1)` row-major with a zero first row and column, so
+/// Layout: `(H + 1)` rows of `stride >= W + 1` entries, row-major, with a zero first row and column
+/// (columns beyond `W` unused), so for `0 <= x <= W`, `0 <= y <= H`:
 /// ```
-/// sum[y * (W+1) + x]    = Σ_{y' < y, x' < x} I(x', y')
-/// square[y * (W+1) + x] = Σ_{y' < y, x' < x} I(x', y')²
-/// tilted[y * (W+1) + x] = Σ_{y' < y, |x' - x + 1| <= y - y' - 1} I(x', y')    (OpenCV's rotated table)
+/// sum[y * stride + x]    = Σ_{y' < y, x' < x} I(x', y')
+/// square[y * stride + x] = Σ_{y' < y, x' < x} I(x', y')²
+/// tilted[y * stride + x] = Σ_{y' < y, |x' - x + 1| <= y - y' - 1} I(x', y')    (OpenCV's rotated table)
 /// ```
 /// Sums are kept in wrapping 32-bit arithmetic, as OpenCV does: differences over a window are exact
 /// whenever the window's true sum fits in 32 bits, however large the image.

@@ -130,7 +130,7 @@ enum FacesCommand: Command {
                             framesWithFace: keptFrames.count, noFace: tracks.isEmpty,
                             tracks: tracks.map { track in
                                 Output.Track(id: track.id, observations: track.observations.map {
-                                    Output.Observation(frameIndex: $0.frameIndex, box: $0.box, detected: $0.detected)
+                                    Output.Observation(frameIndex: $0.frameIndex, box: rounded($0.box), detected: $0.detected)
                                 })
                             })
         if json {
@@ -138,6 +138,12 @@ enum FacesCommand: Command {
         } else {
             Console.out(describe(output, writtenTo: outDirectory))
         }
+    }
+
+    /// Boxes to 1/100 pixel, so the JSON is short and stable.
+    static func rounded(_ box: Box) -> Box {
+        func r(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+        return Box(x: r(box.x), y: r(box.y), width: r(box.width), height: r(box.height))
     }
 
     static func describe(_ output: Output, writtenTo directory: String?) -> String {
