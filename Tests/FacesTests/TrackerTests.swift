@@ -70,6 +70,18 @@ import Testing
     }
 }
 
+@Suite struct DetectorEdgeCaseTests {
+    @Test func tinyAndFlatImagesGiveNoFaces() throws {
+        let cascade = try CascadeClassifier(xml: Data(syntheticCascadeXML().utf8))
+        let detector = FaceDetector(cascades: [cascade], minFaceSize: 8)
+        #expect(detector.detect(in: RGBImage(width: 1, height: 1)).isEmpty)
+        #expect(detector.detect(in: RGBImage(width: 7, height: 30)).isEmpty)
+        #expect(detector.detect(in: RGBImage(width: 64, height: 48, fill: (80, 80, 80))).isEmpty)
+        #expect(detector.detect(in: RGBImage(width: 64, height: 48), near: []).isEmpty)
+        #expect(detector.detect(in: RGBImage(width: 64, height: 48), near: [Box(x: -50, y: -50, width: 10, height: 10)]).isEmpty)
+    }
+}
+
 @Suite struct AlignedCropTests {
     @Test func squareCropInsideTheImage() {
         var image = RGBImage(width: 100, height: 80)
