@@ -10,8 +10,8 @@ echo "==> building glassbox (release)"
 swift build -c release --product glassbox
 BIN="$(swift build -c release --show-bin-path)/glassbox"
 
-SAMPLE="Samples/fake_selfBlend.mp4"
-[ -f "$SAMPLE" ] || SAMPLE="$(ls Samples/*.mp4 | head -n 1)"
+SAMPLE="Samples/fake/selfBlend/single_face.mp4"
+
 echo "==> $BIN scan $SAMPLE --json out/scan.json"
 "$BIN" scan "$SAMPLE" --json out/scan.json
 echo "==> explanation written to out/scan.json"
