@@ -159,14 +159,17 @@ public struct FaceDetector: Sendable {
     /// All cascades (and mirrors) on one gray image; groups per cascade; boxes offset by `origin`.
     /// With `stopAtFirstHit`, later cascades are skipped once one has found something (local search).
     func detectRaw(_ gray: GrayBytes, origin: (Int, Int), sizeRange: ClosedRange<Double>?, stopAtFirstHit: Bool = false) -> [FaceDetection] {
-        var pyramid = Pyramid(gray: gray, antialias: antialiasPyramid,
-                              needsTilted: cascades.contains { $0.hasTiltedFeatures })
-        var detections: [FaceDetection] = []
-        for (index, cascade) in cascades.enumerated() {
-            var variants: [CascadeClassifier] = [cascade]
+        let groups: [[CascadeClassifier]] = cascades.indices.map { index in
+            var variants = [cascades[index]]
             if mirrored[index], let mirror = mirroredCascades[index] { variants.append(mirror) }
-            for variant in variants {
-                let windows = scan(variant, pyramid: &pyramid, sizeRange: sizeRange)
+            return variants
+        }
+        // Full search: every level is built once and shared by all cascades. Local search: cascade by
+        // cascade (the regions are small, rebuilding their levels is cheap), to stop at the first hit.
+        let batches = stopAtFirstHit ? groups : [groups.flatMap { $0 }]
+        var detections: [FaceDetection] = []
+        for batch in batches {
+            for windows in scan(batch, gray: gray, sizeRange: sizeRange) {
                 for (window, neighbors) in groupWindows(windows, groupThreshold: minNeighbors) {
                     detections.append(FaceDetection(
                         box: Box(x: Double(window.x + origin.0), y: Double(window.y + origin.1),
@@ -179,56 +182,44 @@ public struct FaceDetector: Sendable {
         return detections
     }
 
-    /// Raw accepted windows of one cascade over the pyramid, in `pyramid.gray` pixels.
-    func scan(_ cascade: CascadeClassifier, pyramid: inout Pyramid, sizeRange: ClosedRange<Double>?) -> [RawWindow] {
-        let bound = BoundCascade(cascade, stride: pyramid.stride)
-        var windows: [RawWindow] = []
+    /// Raw accepted windows of each cascade over the pyramid of `gray`, in `gray` pixels.
+    ///
+    /// Levels are visited in order of scale and dropped after use, so memory stays at one level
+    /// (resized gray plus integral images) whatever the image size.
+    func scan(_ variants: [CascadeClassifier], gray: GrayBytes, sizeRange: ClosedRange<Double>?) -> [[RawWindow]] {
+        let stride = gray.width + 1
+        let bound = variants.map { BoundCascade($0, stride: stride) }
+        let needsTilted = variants.contains { $0.hasTiltedFeatures }
+        var windows = [[RawWindow]](repeating: [], count: variants.count)
+        var active = [Bool](repeating: true, count: variants.count)
         var k = 0
-        while true {
+        while active.contains(true) {
             let factor = pow(scaleFactor, Double(k))
             k += 1
-            let windowWidth = Int((Double(cascade.windowWidth) * factor).rounded())
-            let windowHeight = Int((Double(cascade.windowHeight) * factor).rounded())
-            let levelWidth = Int((Double(pyramid.gray.width) / factor).rounded())
-            let levelHeight = Int((Double(pyramid.gray.height) / factor).rounded())
-            if levelWidth <= cascade.windowWidth || levelHeight <= cascade.windowHeight { break }
-            if let maxFaceSize, windowWidth > maxFaceSize || windowHeight > maxFaceSize { break }
-            if let sizeRange, Double(max(windowWidth, windowHeight)) > sizeRange.upperBound { break }
-            if windowWidth < minFaceSize || windowHeight < minFaceSize { continue }
-            if let sizeRange, Double(max(windowWidth, windowHeight)) < sizeRange.lowerBound { continue }
-            let integral = pyramid.level(k - 1, width: levelWidth, height: levelHeight)
-            let step = windowStep ?? (factor > 2 ? 1 : 2)
-            let hits = bound.scan(integral, xRange: 0..<(levelWidth - cascade.windowWidth),
-                                  yRange: 0..<(levelHeight - cascade.windowHeight), step: step)
-            for hit in hits {
-                windows.append(RawWindow(x: Int((Double(hit.x) * factor).rounded()), y: Int((Double(hit.y) * factor).rounded()),
-                                         width: windowWidth, height: windowHeight))
+            let levelWidth = Int((Double(gray.width) / factor).rounded())
+            let levelHeight = Int((Double(gray.height) / factor).rounded())
+            var integral: IntegralImage?
+            for (v, cascade) in variants.enumerated() where active[v] {
+                let windowWidth = Int((Double(cascade.windowWidth) * factor).rounded())
+                let windowHeight = Int((Double(cascade.windowHeight) * factor).rounded())
+                if levelWidth <= cascade.windowWidth || levelHeight <= cascade.windowHeight { active[v] = false; continue }
+                if let maxFaceSize, windowWidth > maxFaceSize || windowHeight > maxFaceSize { active[v] = false; continue }
+                if let sizeRange, Double(max(windowWidth, windowHeight)) > sizeRange.upperBound { active[v] = false; continue }
+                if windowWidth < minFaceSize || windowHeight < minFaceSize { continue }
+                if let sizeRange, Double(max(windowWidth, windowHeight)) < sizeRange.lowerBound { continue }
+                if integral == nil {
+                    let small = gray.resized(width: levelWidth, height: levelHeight, antialias: antialiasPyramid)
+                    integral = IntegralImage(small, stride: stride, tilted: needsTilted)
+                }
+                let step = windowStep ?? (factor > 2 ? 1 : 2)
+                let hits = bound[v].scan(integral!, xRange: 0..<(levelWidth - cascade.windowWidth),
+                                         yRange: 0..<(levelHeight - cascade.windowHeight), step: step)
+                for hit in hits {
+                    windows[v].append(RawWindow(x: Int((Double(hit.x) * factor).rounded()), y: Int((Double(hit.y) * factor).rounded()),
+                                                width: windowWidth, height: windowHeight))
+                }
             }
         }
         return windows
-    }
-}
-
-/// Lazily built pyramid levels (resized gray + integral images with one common stride), shared by all
-/// cascades of one detection.
-struct Pyramid {
-    let gray: GrayBytes
-    let antialias: Bool
-    let needsTilted: Bool
-    var stride: Int { gray.width + 1 }
-    private var levels: [Int: IntegralImage] = [:]
-
-    init(gray: GrayBytes, antialias: Bool, needsTilted: Bool) {
-        self.gray = gray
-        self.antialias = antialias
-        self.needsTilted = needsTilted
-    }
-
-    mutating func level(_ k: Int, width: Int, height: Int) -> IntegralImage {
-        if let cached = levels[k], cached.width == width, cached.height == height { return cached }
-        let small = gray.resized(width: width, height: height, antialias: antialias)
-        let integral = IntegralImage(small, stride: stride, tilted: needsTilted)
-        levels[k] = integral
-        return integral
     }
 }
