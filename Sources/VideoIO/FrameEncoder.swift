@@ -208,6 +208,8 @@ final class FrameEncoder {
         var contextPointer: UnsafeMutablePointer<AVCodecContext>? = context
         av_packet_free(&packetPointer)
         av_frame_free(&framePointer)
+        // avcodec_free_context frees intra_matrix but (in FFmpeg 5.1) not chroma_intra_matrix.
+        av_freep(&context.pointee.chroma_intra_matrix)
         avcodec_free_context(&contextPointer)
     }
 
