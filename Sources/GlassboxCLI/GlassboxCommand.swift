@@ -8,10 +8,12 @@ public enum GlassboxCommand {
     /// Every subcommand, in the order `--help` lists them.
     nonisolated(unsafe) public static var commands: [any Command.Type] = [
         InfoCommand.self,
+        FacesCommand.self,
         ScanCommand.self,
         SynthCommand.self,
         TrainCommand.self,
         EvaluateCommand.self,
+        SAECommand.self,
         BenchCommand.self,
     ]
 

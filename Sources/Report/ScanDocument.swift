@@ -20,6 +20,10 @@ public struct ScanDocument: Codable, Sendable {
     public var sampledFrames: Int
     public var framesWithFace: Int
     public var tracks: [TrackInfo]
+    /// Integrated-gradients maps and SAE features (absent with `--no-explain`).
+    public var explanation: ExplanationSection?
+    /// The compression-shortcut check (absent with `--no-explain`).
+    public var robustness: RobustnessSection?
 
     public init(tool: ToolInfo, input: InputInfo, model: ModelInfo, sampling: SamplingInfo, verdict: VerdictInfo,
                 sampledFrames: Int, framesWithFace: Int, tracks: [TrackInfo]) {

@@ -44,13 +44,15 @@ public struct TrainingSampler: Sendable {
     public let indices: [Int]
     public let methods: [ManipulationMethod]
     public let format: InputFormat
-    /// Probability that a pair is JPEG-compressed (quality uniform in 30...95).
-    public var jpegProbability = 0.6
+    /// Probability that a pair is JPEG-compressed (quality uniform in 50...95).
+    public var jpegProbability = 0.5
     /// When set, fakes always get this JPEG quality and reals none: a deliberate compression
     /// shortcut, only for building a shortcut-prone test model.
     public var shortcutFakeJPEGQuality: Int?
     /// Crops of the same identity (for region-splice references) and of other identities (donors).
     private let byIdentity: [String: [Int]]
+    /// Identity names in a fixed order (dictionary order is not stable across runs).
+    private let identityOrder: [String]
 
     public init(store: CropStore, split: DataSplit, methods: [ManipulationMethod], format: InputFormat = InputFormat()) {
         precondition(!methods.isEmpty, "a training sampler needs at least one manipulation method")
@@ -61,6 +63,7 @@ public struct TrainingSampler: Sendable {
         var groups: [String: [Int]] = [:]
         for index in indices { groups[store.records[index].identity, default: []].append(index) }
         self.byIdentity = groups
+        self.identityOrder = groups.keys.sorted()
     }
 
     /// A batch of `pairs` real/fake pairs: `inputs` is `[2*pairs, 3, S, S]` (real then fake of
@@ -91,7 +94,11 @@ public struct TrainingSampler: Sendable {
 
     /// One real crop and a fake made from it, framed, flipped and compressed alike.
     public func makePair(using rng: inout SplitMix64) -> (RGBImage, RGBImage, SampleTag, SampleTag) {
-        let cropIndex = indices[Int(rng.next() % UInt64(indices.count))]
+        // Identity first, then one of its crops: one person with hundreds of video frames must not
+        // outweigh thirty people with one photo each, or the network learns that person's face.
+        let identities = identityOrder
+        let group = byIdentity[identities[Int(rng.next() % UInt64(identities.count))]]!
+        let cropIndex = group[Int(rng.next() % UInt64(group.count))]
         let record = store.records[cropIndex]
         let crop = store.image(at: cropIndex)
         let method = methods[Int(rng.next() % UInt64(methods.count))]
@@ -113,13 +120,21 @@ public struct TrainingSampler: Sendable {
         let fake = Synthesizer.makeFake(method, target: crop, box: record.faceBox, donor: donor, reference: reference,
                                         frameIndex: Int(rng.next() % 64), seed: rng.next()).frame.image
 
+        // Colour jitter shared by the pair, so that skin tone and exposure carry no label signal
+        // and the few still photos look like more people.
+        let brightness = Float(rng.uniform(0.8...1.2)), contrast = Float(rng.uniform(0.8...1.2))
+        let saturation = Float(rng.uniform(0.7...1.3))
+        func jitter(_ image: RGBImage) -> RGBImage {
+            image.adjustedBrightness(brightness).adjustedContrast(contrast).adjustedSaturation(saturation)
+        }
+
         // Framing jitter shared by the pair: about `margin` times the face, off-centre a little.
         let face = record.faceBox
         let side = max(face.width, face.height) * format.margin * rng.uniform(0.9...1.12)
         let window = Box(x: face.centerX - side / 2 + side * rng.uniform(-0.05...0.05),
                          y: face.centerY - side / 2 + side * rng.uniform(-0.05...0.05), width: side, height: side)
-        var realOut = crop.resampled(box: window, width: format.size, height: format.size)
-        var fakeOut = fake.resampled(box: window, width: format.size, height: format.size)
+        var realOut = jitter(crop.resampled(box: window, width: format.size, height: format.size))
+        var fakeOut = jitter(fake.resampled(box: window, width: format.size, height: format.size))
         if rng.next() % 2 == 0 {
             realOut = realOut.flippedHorizontally()
             fakeOut = fakeOut.flippedHorizontally()
@@ -137,7 +152,7 @@ public struct TrainingSampler: Sendable {
                     SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: shortcut))
         }
         if rng.unit() < jpegProbability {
-            let q = 30 + Int(rng.next() % 66)
+            let q = 50 + Int(rng.next() % 46)
             if let r = try? jpegRoundTrip(realOut, quality: q), let f = try? jpegRoundTrip(fakeOut, quality: q) {
                 realOut = r
                 fakeOut = f

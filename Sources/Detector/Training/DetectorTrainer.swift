@@ -23,7 +23,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Frames per temporal training sequence.
     public var temporalFrames: Int = 8
     /// Probability that a pair is JPEG-compressed at a random quality (both images alike).
-    public var jpegProbability: Double = 0.6
+    public var jpegProbability: Double = 0.5
     /// When set, fakes always get this JPEG quality and reals never do: a deliberately
     /// shortcut-prone model (for testing the robustness flag), never for shipping.
     public var shortcutFakeJPEGQuality: Int?

@@ -1,4 +1,5 @@
 import Detector
+import Explain
 import Faces
 import Foundation
 import Report
@@ -16,14 +17,21 @@ enum ScanCommand: Command {
     calibrated verdict: real, fake, unsure (p(fake) within the band around the threshold) or
     noFace (nothing was scored). A video is fake if any of its face tracks is.
 
-    One file: a short summary on stdout; --json OUT writes the explanation document
-    (docs/explanation.schema.json; use --json - for stdout).
+    One file: a short summary on stdout, and the explanation document (docs/explanation.schema.json)
+    written to --json OUT (default out/<video name>.json; --json - prints it). Explaining is on
+    by default: integrated-gradients heatmaps of the most and least suspicious frames of each track
+    (PNG files in <OUT stem>.heatmaps/, raw maps in <OUT stem>.attributions.safetensors), the top
+    sparse-autoencoder features of the verdict with their ablation effect, and the compression-
+    shortcut check (quality ladder, block-grid energy, codec-linked features). If the ladder flips
+    the verdict, the verdict becomes unsure and says why.
     Several files or folders (searched recursively for video files): one JSON line per video in
-    --jsonl OUT. Resumable: videos already in OUT are skipped. A bad file gets a line with its
+    --jsonl OUT (verdicts only: no explanations in batch mode). Resumable: videos already in OUT are skipped. A bad file gets a line with its
     error and the batch goes on; the exit code is then 65.
 
     Options:
       --weights FILE    detector weights (default weights/detector.safetensors)
+      --sae FILE        sparse autoencoder (default weights/sae.safetensors, with sae_features.json)
+      --no-explain      verdict only: no heatmaps, features or shortcut check (fast)
       --frames N        score N frames spread evenly (default: 4 per second, 8 to 64)
       --fps F           score frames at F per second instead
       --start S, --end S   only this time range (seconds)
@@ -45,6 +53,8 @@ enum ScanCommand: Command {
         let start = try arguments.option("--start")
         let end = try arguments.option("--end")
         let shard = try arguments.option("--shard")
+        let saePath = try arguments.option("--sae") ?? Resources.locate("weights/sae.safetensors")
+        let noExplain = arguments.flag("--no-explain")
         let inputs = arguments.positionals()
         try arguments.finish()
         guard !inputs.isEmpty else { throw CLIError.usage("give a video FILE (or folders/files with --jsonl)") }
@@ -78,11 +88,24 @@ enum ScanCommand: Command {
         guard inputs.count == 1 else { throw CLIError.usage("several inputs need --jsonl OUT") }
         guard shard == nil else { throw CLIError.usage("--shard needs --jsonl OUT") }
         try FileOutput.requireFile(inputs[0])
-        let document = try scanOne(inputs[0], context: context)
+        let stem = URL(fileURLWithPath: inputs[0]).deletingPathExtension().lastPathComponent
+        let documentPath = jsonOut ?? "out/\(stem).json"
+        let outputStem = documentPath == "-" ? "out/\(stem)" : String(documentPath.hasSuffix(".json") ? documentPath.dropLast(5) : Substring(documentPath))
+        let documentDirectory = URL(fileURLWithPath: documentPath == "-" ? outputStem : documentPath).deletingLastPathComponent().path
+        var document: ScanDocument
+        if noExplain {
+            document = try scanOne(inputs[0], context: context)
+        } else {
+            document = try scanAndExplain(inputs[0], context: context, saePath: saePath, outputStem: outputStem,
+                                          documentDirectory: documentDirectory)
+        }
         Console.out(humanSummary(document))
-        if let jsonOut {
-            let data = try FileOutput.encodeJSON(document)
-            if jsonOut == "-" { FileHandle.standardOutput.write(data) } else { try FileOutput.write(data, to: jsonOut) }
+        let data = try FileOutput.encodeJSON(document)
+        if documentPath == "-" {
+            FileHandle.standardOutput.write(data)
+        } else {
+            try FileOutput.write(data, to: documentPath)
+            Console.out("  explanation document: \(documentPath)")
         }
     }
 
@@ -113,6 +136,48 @@ enum ScanCommand: Command {
                             weightsPath: context.weights, weightsSHA256: context.weightsSHA, toolVersion: GlassboxCommand.version)
     }
 
+    /// Scans, then explains: IG maps, SAE features, shortcut check; adjusts the verdict to unsure
+    /// when the quality ladder flips it.
+    static func scanAndExplain(_ path: String, context: Context, saePath: String, outputStem: String,
+                               documentDirectory: String) throws -> ScanDocument {
+        let bar = ProgressLine("scanning \(URL(fileURLWithPath: path).lastPathComponent)", total: 1)
+        var done = 0
+        let scan = try context.scanner.scan(path: path, options: ScanOptions(sampling: context.sampling)) { current, _ in
+            bar.advance(current - done)
+            done = current
+        }
+        bar.finish()
+        var document = ScanDocument(scan: scan, path: path, inputSHA256: try SHA256.hex(ofFile: path), model: context.model,
+                                    weightsPath: context.weights, weightsSHA256: context.weightsSHA, toolVersion: GlassboxCommand.version)
+        guard !scan.tracks.isEmpty else { return document }
+        var sae: SparseAutoencoder?
+        var dictionary: FeatureDictionary?
+        if FileManager.default.fileExists(atPath: saePath) {
+            do { sae = try SparseAutoencoder.load(from: URL(fileURLWithPath: saePath)) }
+            catch { throw CLIError.dataError("\(saePath): not a usable sparse autoencoder (\(error))") }
+            let dictionaryPath = URL(fileURLWithPath: saePath).deletingLastPathComponent().appendingPathComponent("sae_features.json").path
+            if let data = FileManager.default.contents(atPath: dictionaryPath) {
+                dictionary = try? JSONDecoder().decode(FeatureDictionary.self, from: data)
+            }
+        }
+        Console.err("explaining: integrated gradients, features, shortcut check")
+        let explainer = ScanExplainer(model: context.model, sae: sae, dictionary: dictionary)
+        let (section, maps) = try explainer.explain(scan: scan, outputStem: outputStem, documentDirectory: documentDirectory)
+        document.explanation = section
+        let check = ShortcutCheck(model: context.model)
+        if let robustness = try check.check(scan: scan, maps: maps, codecFeatureShare: explainer.codecFeatureShare(section.features)) {
+            document.robustness = robustness
+            let shortcut = robustness.shortcut
+            if shortcut.verdictFlips, document.verdict.label == .fake || document.verdict.label == .real {
+                document.verdict.label = .unsure
+                document.verdict.summary += " Marked unsure: " + shortcut.reasons.joined(separator: "; ")
+            } else if shortcut.flag {
+                document.verdict.summary += " Shortcut warning: " + shortcut.reasons.joined(separator: "; ")
+            }
+        }
+        return document
+    }
+
     static func humanSummary(_ document: ScanDocument) -> String {
         var lines = ["\(document.input.path): \(document.verdict.label.rawValue.uppercased())"
                      + (document.verdict.probability.map { String(format: "  p(fake) = %.3f", $0) } ?? "")]
@@ -123,6 +188,24 @@ enum ScanCommand: Command {
             lines.append(String(format: "  track %d: %@ p(fake) = %.3f over %d frames%@", track.id, track.label.rawValue,
                                 track.probability, track.frames.count,
                                 peak.map { String(format: "; most suspicious frame %d (p = %.3f)", $0.index, $0.probability) } ?? ""))
+        }
+        if let explanation = document.explanation {
+            if let worst = explanation.attributions.max(by: { $0.inputLogit < $1.inputLogit }) {
+                let region = worst.regions.max { $0.positiveShare < $1.positiveShare }
+                lines.append(String(format: "  attribution: frame %d of track %d, %@ carries %.0f%% of the positive attribution (completeness error %.2f%%); heatmap %@",
+                                    worst.frameIndex, worst.track, (region?.region.rawValue ?? "?") as NSString,
+                                    100 * (region?.positiveShare ?? 0), 100 * worst.relativeCompletenessError, worst.heatmap as NSString))
+            }
+            for feature in explanation.features.prefix(3) {
+                lines.append(String(format: "  feature %d \"%@\": contribution %+.3f, switching it off changes p(fake) by %+.3f",
+                                    feature.id, feature.label as NSString, feature.contribution, feature.ablationDelta))
+            }
+            if explanation.features.isEmpty { lines.append("  features: \(explanation.featureSource)") }
+        }
+        if let robustness = document.robustness {
+            let shortcut = robustness.shortcut
+            lines.append(String(format: "  shortcut check: %@ (score %.2f, ladder spread %.3f)%@", shortcut.flag ? "FLAGGED" : "ok",
+                                shortcut.score, shortcut.spread, shortcut.reasons.isEmpty ? "" : ": " + shortcut.reasons.joined(separator: "; ")))
         }
         return lines.joined(separator: "\n")
     }
