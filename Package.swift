@@ -39,11 +39,11 @@ let package = Package(
         .testTarget(name: "FacesTests", dependencies: ["Faces", "Imaging"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
-        .testTarget(name: "DetectorTests", dependencies: ["Detector"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector", "NN", "Tensor"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "VideoIO", "Imaging"]),
-        .testTarget(name: "ExplainTests", dependencies: ["Explain"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "Imaging"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report"]),
-        .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Detector", "Explain", "Robustness", "Faces", "VideoIO", "NN"]),
+        .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI", "VideoIO", "Imaging"]),
     ]
 )

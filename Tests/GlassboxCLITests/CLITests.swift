@@ -1,0 +1,128 @@
+import Foundation
+import Imaging
+import Testing
+import VideoIO
+@testable import GlassboxCLI
+
+@Suite("glassbox command line")
+struct CLITests {
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A 10-frame 64x48 H.264 clip written with our own encoder.
+    func makeClip(in folder: URL) throws -> String {
+        let path = folder.appendingPathComponent("clip.mp4").path
+        let writer = try VideoWriter(path: path, width: 64, height: 48, fps: 10, codec: .h264(crf: 23))
+        for frame in 0..<10 {
+            try writer.append(RGBImage(width: 64, height: 48, fill: (UInt8(frame * 20), 90, 160)))
+        }
+        try writer.finish()
+        return path
+    }
+
+    @Test func versionAndHelpSucceed() {
+        #expect(GlassboxCommand.run(["--version"]) == .ok)
+        #expect(GlassboxCommand.run(["--help"]) == .ok)
+        #expect(GlassboxCommand.run(["scan", "--help"]) == .ok)
+        #expect(GlassboxCommand.run(["help", "info"]) == .ok)
+    }
+
+    @Test func everyCommandHasHelpThatNamesItsUsage() {
+        for command in GlassboxCommand.commands {
+            #expect(command.help.contains("Usage: glassbox \(command.name)"), "\(command.name) help lacks a usage line")
+        }
+    }
+
+    @Test func usageErrorsExit64() {
+        #expect(GlassboxCommand.run([]) == .usage)
+        #expect(GlassboxCommand.run(["no-such-command"]) == .usage)
+        #expect(GlassboxCommand.run(["info"]) == .usage)
+        #expect(GlassboxCommand.run(["info", "x.mp4", "--bogus"]) == .usage)
+    }
+
+    @Test func badInputsGetTheirExitCodes() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text = folder.appendingPathComponent("notes.mp4").path
+        try Data("this is not a video\n".utf8).write(to: URL(fileURLWithPath: text))
+        let empty = folder.appendingPathComponent("empty.mp4").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        var random = SystemRandomNumberGenerator()
+        let noise = folder.appendingPathComponent("noise.mp4").path
+        try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) }).write(to: URL(fileURLWithPath: noise))
+
+        #expect(GlassboxCommand.run(["info", folder.appendingPathComponent("missing.mp4").path]) == .noInput)
+        #expect(GlassboxCommand.run(["info", text]) == .dataError)
+        #expect(GlassboxCommand.run(["info", empty]) == .dataError)
+        #expect(GlassboxCommand.run(["info", noise]) == .dataError)
+        #expect(GlassboxCommand.run(["info", folder.path]) == .dataError)
+    }
+
+    @Test func infoReadsAGeneratedClipAndOneBadFileDoesNotHideTheOthers() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let clip = try makeClip(in: folder)
+        #expect(GlassboxCommand.run(["info", clip, "--json"]) == .ok)
+        let bad = folder.appendingPathComponent("bad.mp4").path
+        try Data("nope".utf8).write(to: URL(fileURLWithPath: bad))
+        // Both are reported; the exit code says one failed.
+        #expect(GlassboxCommand.run(["info", clip, bad]) == .dataError)
+    }
+
+    @Test func argumentParserConsumesOptionsAndRejectsLeftovers() throws {
+        var arguments = Arguments(["file.mp4", "--json", "--frames", "8", "--out=dir", "--methods", "a,b", "--methods", "c"])
+        #expect(arguments.flag("--json"))
+        #expect(try arguments.int("--frames", default: 1) == 8)
+        #expect(try arguments.option("--out") == "dir")
+        #expect(try arguments.options("--methods") == ["a", "b", "c"])
+        #expect(arguments.positionals() == ["file.mp4"])
+        try arguments.finish()
+
+        var bad = Arguments(["--frames", "eight"])
+        #expect(throws: CLIError.self) { try bad.int("--frames", default: 1) }
+        var leftover = Arguments(["--unknown"])
+        #expect(throws: CLIError.self) { try leftover.finish() }
+    }
+
+    @Test func shardsAreDisjointAndCoverTheList() throws {
+        let files = (0..<23).map { "v\($0).mp4" }
+        var seen: [String] = []
+        for k in 1...4 {
+            let (index, count) = try ScanCommand.parseShard("\(k)/4")
+            seen += files.enumerated().filter { $0.offset % count == index - 1 }.map(\.element)
+        }
+        #expect(seen.sorted() == files.sorted())
+        #expect(Set(seen).count == files.count)
+        #expect(throws: CLIError.self) { try ScanCommand.parseShard("5/4") }
+        #expect(throws: CLIError.self) { try ScanCommand.parseShard("0/4") }
+    }
+
+    @Test func jsonLinesSurviveATornLastLine() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("out.jsonl").path
+        struct Record: Codable { var path: String }
+        try JSONLines.append(Record(path: "a.mp4"), to: file)
+        // Simulate an interrupted write: half a record without a newline.
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"path": "b.m"#.utf8))
+        try handle.close()
+        try JSONLines.append(Record(path: "c.mp4"), to: file)
+        #expect(try JSONLines.completedPaths(in: file) == ["a.mp4", "c.mp4"])
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+    }
+
+    @Test func atomicWritesLeaveNoPartialFile() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let target = folder.appendingPathComponent("sub/doc.json").path
+        try FileOutput.writeJSON(["a": 1], to: target)
+        let contents = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("sub").path)
+        #expect(contents == ["doc.json"])
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import GlassboxCLI
-
-@Suite struct GlassboxCLIPlaceholder {}
