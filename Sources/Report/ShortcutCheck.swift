@@ -17,7 +17,7 @@ public struct RobustnessSection: Codable, Sendable {
 }
 
 /// Runs the compression-shortcut check on the verdict's most suspicious track.
-public struct ShortcutCheck {
+public struct ShortcutCheck: Sendable {
     public let model: DetectorModel
 
     public init(model: DetectorModel) {

@@ -27,7 +27,7 @@ public struct ScanOptions: Sendable {
 /// Streaming: only the current frame and the small crops are held in memory, whatever the
 /// video's length. Only frames where the detector found the face are scored; boxes the tracker
 /// merely carried over are not, so nothing without a face is silently scored.
-public struct VideoScanner {
+public struct VideoScanner: Sendable {
     public let model: DetectorModel
     public let detector: FaceDetector
 

@@ -48,6 +48,14 @@ public final class ProgressLine: @unchecked Sendable {
         FileHandle.standardError.write(Data((line.padding(toLength: max(line.count, 80), withPad: " ", startingAt: 0)).utf8))
     }
 
+    /// Moves to an absolute count (for callbacks that report totals, not steps).
+    public func set(done target: Int, note: String = "") {
+        lock.lock()
+        let step = target - done
+        lock.unlock()
+        if step > 0 { advance(step, note: note) }
+    }
+
     /// Erases the progress line so that a log line can be printed cleanly; the next advance redraws it.
     public func clearLine() {
         lock.lock(); defer { lock.unlock() }
