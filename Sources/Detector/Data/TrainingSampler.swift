@@ -51,8 +51,10 @@ public struct TrainingSampler: Sendable {
     public var shortcutFakeJPEGQuality: Int?
     /// Crops of the same identity (for region-splice references) and of other identities (donors).
     private let byIdentity: [String: [Int]]
-    /// Identity names in a fixed order (dictionary order is not stable across runs).
-    private let identityOrder: [String]
+    /// Source files in a fixed order, and the identities found in each (dictionary order is not
+    /// stable across runs, so both are sorted).
+    private let sourceOrder: [String]
+    private let identitiesBySource: [String: [String]]
 
     public init(store: CropStore, split: DataSplit, methods: [ManipulationMethod], format: InputFormat = InputFormat()) {
         precondition(!methods.isEmpty, "a training sampler needs at least one manipulation method")
@@ -63,7 +65,10 @@ public struct TrainingSampler: Sendable {
         var groups: [String: [Int]] = [:]
         for index in indices { groups[store.records[index].identity, default: []].append(index) }
         self.byIdentity = groups
-        self.identityOrder = groups.keys.sorted()
+        var people: [String: Set<String>] = [:]
+        for index in indices { people[store.records[index].source, default: []].insert(store.records[index].identity) }
+        self.sourceOrder = people.keys.sorted()
+        self.identitiesBySource = people.mapValues { $0.sorted() }
     }
 
     /// A batch of `pairs` real/fake pairs: `inputs` is `[2*pairs, 3, S, S]` (real then fake of
@@ -72,32 +77,62 @@ public struct TrainingSampler: Sendable {
     ///   - pairs: number of pairs.
     ///   - seed: the batch's seed; the same seed gives the same batch.
     public func batch(pairs: Int, seed: UInt64) -> (inputs: [Float], labels: [Float], tags: [SampleTag]) {
+        let full = batchWithMasks(pairs: pairs, seed: seed)
+        return (full.inputs, full.labels, full.tags)
+    }
+
+    /// Side of the blend-mask grid that `batchWithMasks` returns (one cell per 8x8 pixels).
+    public var maskGridSize: Int { format.size / 8 }
+
+    /// As `batch`, plus each image's blend mask averaged over 8x8 cells, `[2*pairs, 1, S/8, S/8]`
+    /// (all zero for reals): the dense target of the auxiliary blending-boundary head (Li et al.,
+    /// CVPR 2020, "Face X-ray for More General Face Forgery Detection").
+    public func batchWithMasks(pairs: Int, seed: UInt64) -> (inputs: [Float], labels: [Float], tags: [SampleTag], masks: [Float]) {
         precondition(!indices.isEmpty, "no crops on this side of the split")
         let perImage = 3 * format.size * format.size
-        let results = ResultSlots<(RGBImage, RGBImage, SampleTag, SampleTag)>(count: pairs)
+        let results = ResultSlots<TrainingPair>(count: pairs)
         DispatchQueue.concurrentPerform(iterations: pairs) { pair in
             var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(pair))
-            results.set(pair, makePair(using: &rng))
+            results.set(pair, makeMaskedPair(using: &rng))
         }
         var inputs = [Float]()
         inputs.reserveCapacity(2 * pairs * perImage)
-        var labels = [Float](), tags = [SampleTag]()
+        var labels = [Float](), tags = [SampleTag](), masks = [Float]()
+        let cells = maskGridSize * maskGridSize
         for pair in 0..<pairs {
-            let (real, fake, tagReal, tagFake) = results.get(pair)
-            inputs.append(contentsOf: format.tensorValues(real))
-            inputs.append(contentsOf: format.tensorValues(fake))
+            let item = results.get(pair)
+            inputs.append(contentsOf: format.tensorValues(item.real))
+            inputs.append(contentsOf: format.tensorValues(item.fake))
             labels.append(contentsOf: [0, 1])
-            tags.append(contentsOf: [tagReal, tagFake])
+            tags.append(contentsOf: [item.realTag, item.fakeTag])
+            masks.append(contentsOf: [Float](repeating: 0, count: cells))
+            masks.append(contentsOf: item.fakeMaskGrid)
         }
-        return (inputs, labels, tags)
+        return (inputs, labels, tags, masks)
+    }
+
+    /// One training pair with the fake's blend mask on the 8x8-cell grid.
+    public struct TrainingPair: Sendable {
+        public var real: RGBImage
+        public var fake: RGBImage
+        public var realTag: SampleTag
+        public var fakeTag: SampleTag
+        public var fakeMaskGrid: [Float]
     }
 
     /// One real crop and a fake made from it, framed, flipped and compressed alike.
     public func makePair(using rng: inout SplitMix64) -> (RGBImage, RGBImage, SampleTag, SampleTag) {
-        // Identity first, then one of its crops: one person with hundreds of video frames must not
-        // outweigh thirty people with one photo each, or the network learns that person's face.
-        let identities = identityOrder
-        let group = byIdentity[identities[Int(rng.next() % UInt64(identities.count))]]!
+        let pair = makeMaskedPair(using: &rng)
+        return (pair.real, pair.fake, pair.realTag, pair.fakeTag)
+    }
+
+    func makeMaskedPair(using rng: inout SplitMix64) -> TrainingPair {
+        // Source file first, then a person in it, then one of their crops: one person with hundreds
+        // of video frames must not outweigh everyone else (the network would learn that face), and
+        // one group photo of thirty small, grey, 1927 faces must not outweigh the colour sources.
+        let source = sourceOrder[Int(rng.next() % UInt64(sourceOrder.count))]
+        let people = identitiesBySource[source]!
+        let group = byIdentity[people[Int(rng.next() % UInt64(people.count))]]!
         let cropIndex = group[Int(rng.next() % UInt64(group.count))]
         let record = store.records[cropIndex]
         let crop = store.image(at: cropIndex)
@@ -117,8 +152,9 @@ public struct TrainingSampler: Sendable {
                 reference = FaceSample(image: store.image(at: referenceIndex), box: store.records[referenceIndex].faceBox)
             }
         }
-        let fake = Synthesizer.makeFake(method, target: crop, box: record.faceBox, donor: donor, reference: reference,
-                                        frameIndex: Int(rng.next() % 64), seed: rng.next()).frame.image
+        let synthesized = Synthesizer.makeFake(method, target: crop, box: record.faceBox, donor: donor, reference: reference,
+                                               frameIndex: Int(rng.next() % 64), seed: rng.next()).frame
+        let fake = synthesized.image
 
         // Colour jitter shared by the pair, so that skin tone and exposure carry no label signal
         // and the few still photos look like more people.
@@ -135,10 +171,12 @@ public struct TrainingSampler: Sendable {
                          y: face.centerY - side / 2 + side * rng.uniform(-0.05...0.05), width: side, height: side)
         var realOut = jitter(crop.resampled(box: window, width: format.size, height: format.size))
         var fakeOut = jitter(fake.resampled(box: window, width: format.size, height: format.size))
-        if rng.next() % 2 == 0 {
+        let flipped = rng.next() % 2 == 0
+        if flipped {
             realOut = realOut.flippedHorizontally()
             fakeOut = fakeOut.flippedHorizontally()
         }
+        let maskGrid = Self.maskGrid(synthesized.mask, window: window, grid: maskGridSize, flipped: flipped)
         if rng.unit() < 0.15 {
             let sigma = rng.uniform(0.4...1.2)
             realOut = realOut.gaussianBlurred(sigma: sigma)
@@ -147,9 +185,10 @@ public struct TrainingSampler: Sendable {
         var quality: Int?
         if let shortcut = shortcutFakeJPEGQuality {
             if let f = try? jpegRoundTrip(fakeOut, quality: shortcut) { fakeOut = f }
-            return (realOut, fakeOut,
-                    SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: nil),
-                    SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: shortcut))
+            return TrainingPair(real: realOut, fake: fakeOut,
+                                realTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: nil),
+                                fakeTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: shortcut),
+                                fakeMaskGrid: maskGrid)
         }
         if rng.unit() < jpegProbability {
             let q = 50 + Int(rng.next() % 46)
@@ -159,9 +198,33 @@ public struct TrainingSampler: Sendable {
                 quality = q
             }
         }
-        return (realOut, fakeOut,
-                SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: quality),
-                SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: quality))
+        return TrainingPair(real: realOut, fake: fakeOut,
+                            realTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: quality),
+                            fakeTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: quality),
+                            fakeMaskGrid: maskGrid)
+    }
+
+    /// The mask inside `window`, averaged over a `grid x grid` lattice of cells (4x4 samples per
+    /// cell), mirrored when the images were: `[grid * grid]` row-major.
+    static func maskGrid(_ mask: GrayImage, window: Box, grid: Int, flipped: Bool) -> [Float] {
+        var cells = [Float](repeating: 0, count: grid * grid)
+        let cell = window.width / Double(grid)
+        mask.values.withUnsafeBufferPointer { values in
+            for row in 0..<grid {
+                for column in 0..<grid {
+                    var sum: Float = 0
+                    for sy in 0..<4 {
+                        for sx in 0..<4 {
+                            let x = Int(window.x + (Double(column) + (Double(sx) + 0.5) / 4) * cell)
+                            let y = Int(window.y + (Double(row) + (Double(sy) + 0.5) / 4) * cell)
+                            if x >= 0, x < mask.width, y >= 0, y < mask.height { sum += values[y * mask.width + x] }
+                        }
+                    }
+                    cells[row * grid + (flipped ? grid - 1 - column : column)] = sum / 16
+                }
+            }
+        }
+        return cells
     }
 }
 

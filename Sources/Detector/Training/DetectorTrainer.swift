@@ -27,6 +27,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// When set, fakes always get this JPEG quality and reals never do: a deliberately
     /// shortcut-prone model (for testing the robustness flag), never for shipping.
     public var shortcutFakeJPEGQuality: Int?
+    /// Weight of the auxiliary blending-mask loss (Face X-ray style); 0 turns the head off.
+    public var boundaryLossWeight: Float = 1
     public var seed: UInt64 = 1
     public var network = SpatialNetworkConfiguration()
 
@@ -40,6 +42,12 @@ public struct ValidationPoint: Codable, Sendable {
     public var validationLoss: Double
     public var validationAUC: Double?
     public var perMethodAUC: [String: Double]
+    /// AUC on a fixed batch of training pairs in inference mode: a gap to the training loss means
+    /// over-fitting or inference-mode trouble, a gap to `validationAUC` means poor generalisation.
+    public var trainAUC: Double?
+    /// Validation AUC with batch statistics instead of running statistics (diagnostic: a large
+    /// gap to `validationAUC` means the network leans on within-batch comparisons).
+    public var validationAUCBatchStatistics: Double?
     public var seconds: Double
 }
 
@@ -108,8 +116,8 @@ public final class DetectorTrainer {
                                   format: InputFormat(size: config.network.inputSize))
         var state = RunState(step: 0, history: [], configuration: config, elapsedSeconds: 0)
         if FileManager.default.fileExists(atPath: statePath), FileManager.default.fileExists(atPath: checkpointPath) {
-            let saved = try JSONDecoder().decode(RunState.self, from: Data(contentsOf: URL(fileURLWithPath: statePath)))
-            if saved.configuration == config {
+            let saved = try? JSONDecoder().decode(RunState.self, from: Data(contentsOf: URL(fileURLWithPath: statePath)))
+            if let saved, saved.configuration == config {
                 model = try DetectorModel.load(from: checkpointPath)
                 state = saved
                 log("resuming from step \(state.step) (\(runDirectory))")
@@ -120,7 +128,10 @@ public final class DetectorTrainer {
 
         // A fixed validation set: the same pairs at every validation, from validation identities only.
         let validation = validationSampler.batch(pairs: config.validationPairs, seed: config.seed &+ 1_000_003)
-        let optimizer = AdamW(parameters: model.spatial.parameters, learningRate: config.learningRate,
+        let trainProbe = trainSampler.batch(pairs: 64, seed: config.seed &+ 2_000_029)
+        let boundary = config.boundaryLossWeight > 0
+            ? BoundaryHeadStep(network: model.spatial, weight: config.boundaryLossWeight, seed: config.seed &+ 11) : nil
+        let optimizer = AdamW(parameters: boundary?.parameters ?? model.spatial.parameters, learningRate: config.learningRate,
                               weightDecay: config.weightDecay)
         let schedule = WarmupCosineSchedule(baseLearningRate: config.learningRate, warmupSteps: config.warmupSteps,
                                             totalSteps: config.steps, minimumLearningRate: config.learningRate * 0.02)
@@ -129,24 +140,32 @@ public final class DetectorTrainer {
         var lossSum = 0.0, lossCount = 0
         let s = config.network.inputSize
         while state.step < config.steps {
-            let batch = trainSampler.batch(pairs: config.pairsPerBatch, seed: config.seed &+ UInt64(state.step) &* 7919)
+            let batch = trainSampler.batchWithMasks(pairs: config.pairsPerBatch, seed: config.seed &+ UInt64(state.step) &* 7919)
             optimizer.learningRate = schedule.learningRate(at: state.step)
-            let loss = model.spatial.trainingStep(crops: Tensor(shape: [2 * config.pairsPerBatch, 3, s, s], scalars: batch.inputs),
-                                                  labels: Tensor(shape: [2 * config.pairsPerBatch], scalars: batch.labels),
-                                                  optimizer: optimizer)
+            let n = 2 * config.pairsPerBatch, grid = trainSampler.maskGridSize
+            let crops = Tensor(shape: [n, 3, s, s], scalars: batch.inputs)
+            let labels = Tensor(shape: [n], scalars: batch.labels)
+            let loss: Float
+            if let boundary {
+                loss = boundary.step(crops: crops, labels: labels, masks: Tensor(shape: [n, 1, grid, grid], scalars: batch.masks),
+                                     optimizer: optimizer).0
+            } else {
+                loss = model.spatial.trainingStep(crops: crops, labels: labels, optimizer: optimizer)
+            }
             lossSum += Double(loss)
             lossCount += 1
             state.step += 1
             progress(state.step, config.steps, String(format: "loss %.4f", loss))
             if state.step % config.validateEvery == 0 || state.step == config.steps {
-                let point = validate(model: model, validation: validation, step: state.step,
+                let point = validate(model: model, validation: validation, trainProbe: trainProbe, step: state.step,
                                      trainLoss: lossSum / Double(max(lossCount, 1)),
                                      seconds: priorSeconds + Date().timeIntervalSince(started))
                 lossSum = 0; lossCount = 0
                 state.history.append(point)
                 state.elapsedSeconds = point.seconds
-                log(String(format: "step %5d  train loss %.4f  val loss %.4f  val AUC %.4f  (%.0f s)", point.step,
-                           point.trainLoss, point.validationLoss, point.validationAUC ?? .nan, point.seconds))
+                log(String(format: "step %5d  train loss %.4f  val loss %.4f  val AUC %.4f  train-probe AUC %.4f  val AUC (batch stats) %.4f  (%.0f s)",
+                           point.step, point.trainLoss, point.validationLoss, point.validationAUC ?? .nan, point.trainAUC ?? .nan,
+                           point.validationAUCBatchStatistics ?? .nan, point.seconds))
                 try model.save(to: checkpointPath)
                 try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: statePath), options: .atomic)
             }
@@ -175,13 +194,36 @@ public final class DetectorTrainer {
     }
 
     func validate(model: DetectorModel, validation: (inputs: [Float], labels: [Float], tags: [SampleTag]),
+                  trainProbe: (inputs: [Float], labels: [Float], tags: [SampleTag]),
                   step: Int, trainLoss: Double, seconds: Double) -> ValidationPoint {
         let (_, logits) = model.embedAndScore(validation.inputs, count: validation.labels.count)
         let labels = validation.labels.map { Int($0) }
         let loss = zip(logits, labels).map { binaryCrossEntropy(logit: $0.0, label: Double($0.1)) }.reduce(0, +) / Double(max(labels.count, 1))
+        let (_, probeLogits) = model.embedAndScore(trainProbe.inputs, count: trainProbe.labels.count)
         return ValidationPoint(step: step, trainLoss: trainLoss, validationLoss: loss,
                                validationAUC: BinaryMetrics.areaUnderROC(scores: logits, labels: labels),
-                               perMethodAUC: Self.perMethodAUC(logits: logits, tags: validation.tags), seconds: seconds)
+                               perMethodAUC: Self.perMethodAUC(logits: logits, tags: validation.tags),
+                               trainAUC: BinaryMetrics.areaUnderROC(scores: probeLogits, labels: trainProbe.labels.map { Int($0) }),
+                               validationAUCBatchStatistics: batchStatisticsAUC(model: model, validation: validation),
+                               seconds: seconds)
+    }
+
+    /// Validation AUC with batch-norm batch statistics (a diagnostic): runs training-mode forward
+    /// passes on copies of the batch-norm state, then restores the running statistics.
+    func batchStatisticsAUC(model: DetectorModel, validation: (inputs: [Float], labels: [Float], tags: [SampleTag])) -> Double? {
+        let saved = model.spatial.stateDict()
+        defer { try? model.spatial.loadStateDict(saved) }
+        let s = configuration.network.inputSize, per = 3 * s * s, batch = 2 * configuration.pairsPerBatch
+        var logits: [Double] = []
+        var start = 0
+        let count = validation.labels.count
+        while start < count {
+            let n = min(batch, count - start)
+            let x = Tensor(shape: [n, 3, s, s], scalars: Array(validation.inputs[(start * per)..<((start + n) * per)]))
+            logits += model.spatial.forward(x, training: true).scalars.map(Double.init)
+            start += n
+        }
+        return BinaryMetrics.areaUnderROC(scores: logits, labels: validation.labels.map { Int($0) })
     }
 
     /// AUC of each method's fakes against all reals.

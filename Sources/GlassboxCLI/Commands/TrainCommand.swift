@@ -1,6 +1,7 @@
 import Detector
 import Faces
 import Foundation
+import Imaging
 import Synthesis
 import Tensor
 
@@ -33,7 +34,11 @@ enum TrainCommand: Command {
       --exclude-method m    all generators but m (for leave-one-method-out runs)
       --validate-every N    steps between validations/checkpoints (default 250)
       --temporal-steps N    temporal-head steps (default 300)
+      --boundary-weight W   weight of the auxiliary blending-mask loss (Face X-ray style;
+                            default 1, 0 = label loss only)
       --seed N              seed (default 1)
+      --preview DIR         write 16 training pairs (real | fake | amplified difference) as PNGs
+                            to DIR and stop: see what the network learns from
       --shortcut-jpeg Q     build a deliberately shortcut-prone model: fakes always JPEG quality Q,
                             reals never (a test fixture for the robustness flag; never ship it)
 
@@ -53,10 +58,12 @@ enum TrainCommand: Command {
         config.validateEvery = try arguments.int("--validate-every", default: config.validateEvery, range: 1...1_000_000)
         config.temporalSteps = try arguments.int("--temporal-steps", default: config.temporalSteps, range: 0...1_000_000)
         config.seed = UInt64(try arguments.int("--seed", default: 1, range: 0...Int.max))
+        config.boundaryLossWeight = Float(try arguments.double("--boundary-weight", default: 1, range: 0...100))
         if let shortcut = try arguments.option("--shortcut-jpeg") {
             guard let quality = Int(shortcut), (1...100).contains(quality) else { throw CLIError.usage("--shortcut-jpeg expects 1...100") }
             config.shortcutFakeJPEGQuality = quality
         }
+        let preview = try arguments.option("--preview")
         let methodNames = try arguments.options("--methods")
         let excluded = try arguments.options("--exclude-method")
         try arguments.finish()
@@ -75,6 +82,10 @@ enum TrainCommand: Command {
         config.methods = methods
 
         let store = try loadOrExtractCrops(dataDirectory: data, runDirectory: runDirectory)
+        if let preview {
+            try writePreview(store: store, methods: methods, config: config, folder: preview)
+            return
+        }
         let trainer = DetectorTrainer(configuration: config, store: store, runDirectory: runDirectory)
         let bar = ProgressLine("training", total: config.steps)
         var lastStep = 0
@@ -94,6 +105,33 @@ enum TrainCommand: Command {
                                validation.expectedCalibrationError ?? .nan, metrics.temperature))
         }
         Console.out(String(format: "training time %.0f s on %d threads", metrics.trainingSeconds, metrics.threads))
+    }
+
+    /// Writes training pairs side by side with their difference amplified 4x.
+    static func writePreview(store: CropStore, methods: [ManipulationMethod], config: TrainingConfiguration, folder: String) throws {
+        var sampler = TrainingSampler(store: store, split: .train, methods: methods)
+        sampler.jpegProbability = config.jpegProbability
+        sampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var rng = SplitMix64(seed: config.seed)
+        for index in 0..<16 {
+            let (real, fake, _, tag) = sampler.makePair(using: &rng)
+            let s = real.width
+            var canvas = RGBImage(width: 3 * s, height: s)
+            for y in 0..<s {
+                for x in 0..<s {
+                    for c in 0..<3 {
+                        let r = real.pixels[(y * s + x) * 3 + c], f = fake.pixels[(y * s + x) * 3 + c]
+                        canvas.pixels[(y * 3 * s + x) * 3 + c] = r
+                        canvas.pixels[(y * 3 * s + s + x) * 3 + c] = f
+                        canvas.pixels[(y * 3 * s + 2 * s + x) * 3 + c] = UInt8(min(255, 4 * abs(Int(f) - Int(r))))
+                    }
+                }
+            }
+            let name = "\(folder)/pair\(index)-\(tag.method)-q\(tag.jpegQuality.map(String.init) ?? "none").png"
+            try FileOutput.write(Data(canvas.pngData()), to: name)
+        }
+        Console.out("wrote 16 pairs to \(folder)")
     }
 
     /// Crops are cut once per run folder and cached (`crops.gbcrops`, `split.json`).
