@@ -47,11 +47,26 @@ public struct Arguments {
         return value
     }
 
-    /// Consumes every occurrence of a repeatable option, also splitting comma-separated values.
+    /// Consumes every occurrence of a repeatable option, in order, also splitting comma-separated values.
     public mutating func options(_ name: String) throws -> [String] {
         var values: [String] = []
-        while let value = try option(name) {
-            values.append(contentsOf: value.split(separator: ",").map(String.init))
+        var position = 0
+        while position < items.count {
+            defer { position += 1 }
+            guard !consumed[position] else { continue }
+            let item = items[position]
+            var value: String?
+            if item == name {
+                guard position + 1 < items.count else { throw CLIError.usage("\(name) needs a value") }
+                consumed[position] = true
+                consumed[position + 1] = true
+                value = items[position + 1]
+                position += 1
+            } else if item.hasPrefix(name + "=") {
+                consumed[position] = true
+                value = String(item.dropFirst(name.count + 1))
+            }
+            if let value { values.append(contentsOf: value.split(separator: ",").map(String.init)) }
         }
         return values
     }
