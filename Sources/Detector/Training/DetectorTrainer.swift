@@ -157,6 +157,7 @@ public final class DetectorTrainer {
             state.step += 1
             progress(state.step, config.steps, String(format: "loss %.4f", loss))
             if state.step % config.validateEvery == 0 || state.step == config.steps {
+                recalibrate(model: model, sampler: trainSampler, batches: state.step == config.steps ? 64 : 16, seed: UInt64(state.step))
                 let point = validate(model: model, validation: validation, trainProbe: trainProbe, step: state.step,
                                      trainLoss: lossSum / Double(max(lossCount, 1)),
                                      seconds: priorSeconds + Date().timeIntervalSince(started))
@@ -191,6 +192,15 @@ public final class DetectorTrainer {
                                       temporalValidationAUC: temporalAUC,
                                       trainingSeconds: priorSeconds + Date().timeIntervalSince(started), threads: Parallel.threadCount)
         return (model, metrics)
+    }
+
+    /// Precise batch-norm statistics from `batches` fresh training batches (see `BatchNormRecalibration`).
+    func recalibrate(model: DetectorModel, sampler: TrainingSampler, batches: Int, seed: UInt64) {
+        let s = configuration.network.inputSize, n = 2 * configuration.pairsPerBatch
+        BatchNormRecalibration.run(network: model.spatial, batches: batches) { b in
+            Tensor(shape: [n, 3, s, s], scalars: sampler.batch(pairs: configuration.pairsPerBatch,
+                                                               seed: configuration.seed &+ 31_337 &+ seed &* 1000 &+ UInt64(b)).inputs)
+        }
     }
 
     func validate(model: DetectorModel, validation: (inputs: [Float], labels: [Float], tags: [SampleTag]),
