@@ -2,6 +2,7 @@ import Detector
 import Faces
 import Foundation
 import Imaging
+import NN
 import Synthesis
 import Tensor
 
@@ -34,6 +35,8 @@ enum TrainCommand: Command {
       --exclude-method m    all generators but m (for leave-one-method-out runs)
       --validate-every N    steps between validations/checkpoints (default 250)
       --temporal-steps N    temporal-head steps (default 300)
+      --small               a quarter-width network (embedding 128, about 0.3 M parameters), for
+                            test fixtures and quick experiments
       --boundary-weight W   weight of the auxiliary blending-mask loss (Face X-ray style;
                             default 1, 0 = label loss only)
       --seed N              seed (default 1)
@@ -64,6 +67,9 @@ enum TrainCommand: Command {
             config.shortcutFakeJPEGQuality = quality
         }
         let preview = try arguments.option("--preview")
+        if arguments.flag("--small") {
+            config.network = SpatialNetworkConfiguration(stemChannels: 8, stageChannels: [16, 32, 64, 128])
+        }
         let methodNames = try arguments.options("--methods")
         let excluded = try arguments.options("--exclude-method")
         try arguments.finish()
