@@ -40,7 +40,10 @@ enum BenchCommand: Command {
                 if let ffmpeg = result.ffmpegFPS {
                     Console.out(String(format: "  ffmpeg    %8.1f frames/s", ffmpeg))
                 }
-                if let ratio = result.ratio { Console.out(String(format: "  ratio     %8.2fx (glassbox / ffmpeg)", ratio)) }
+                if let ratio = result.ratio { Console.out(String(format: "  ratio     %8.2fx (glassbox / ffmpeg, wall clock)", ratio)) }
+                if let cpu = result.cpuRatio {
+                    Console.out(String(format: "  CPU ratio %8.2fx (ffmpeg CPU seconds / ours per frame; steadier on a shared machine)", cpu))
+                }
                 if let note = result.ffmpegNote { Console.out("  note: \(note)") }
             }
         case "nn":
