@@ -74,17 +74,33 @@ struct CLITests {
 
     @Test func argumentParserConsumesOptionsAndRejectsLeftovers() throws {
         var arguments = Arguments(["file.mp4", "--json", "--frames", "8", "--out=dir", "--methods", "a,b", "--methods", "c"])
-        #expect(arguments.flag("--json"))
-        #expect(try arguments.int("--frames", default: 1) == 8)
-        #expect(try arguments.option("--out") == "dir")
-        #expect(try arguments.options("--methods") == ["a", "b", "c"])
-        #expect(arguments.positionals() == ["file.mp4"])
+        let json = arguments.flag("--json")
+        let frames = try arguments.int("--frames", default: 1)
+        let out = try arguments.option("--out")
+        let methods = try arguments.options("--methods")
+        let positionals = arguments.positionals()
+        #expect(json)
+        #expect(frames == 8)
+        #expect(out == "dir")
+        #expect(methods == ["a", "b", "c"])
+        #expect(positionals == ["file.mp4"])
         try arguments.finish()
 
         var bad = Arguments(["--frames", "eight"])
         #expect(throws: CLIError.self) { try bad.int("--frames", default: 1) }
-        var leftover = Arguments(["--unknown"])
+        let leftover = Arguments(["--unknown"])
         #expect(throws: CLIError.self) { try leftover.finish() }
+    }
+
+    @Test func optionValuesAreNotPositionalsOnceOptionsAreRead() throws {
+        var arguments = Arguments(["train", "--run", "runs/x", "--pairs", "10"])
+        #expect(arguments.firstPositional == "train")
+        let run = try arguments.option("--run")
+        let pairs = try arguments.int("--pairs", default: 1)
+        #expect(run == "runs/x")
+        #expect(pairs == 10)
+        #expect(arguments.positionals() == ["train"])
+        try arguments.finish()
     }
 
     @Test func shardsAreDisjointAndCoverTheList() throws {

@@ -22,12 +22,12 @@ enum BenchCommand: Command {
     """
 
     static func run(_ arguments: inout Arguments) throws {
-        let words = arguments.positionals()
-        guard let mode = words.first else { throw CLIError.usage("say what to measure: decode or nn") }
+        guard let mode = arguments.firstPositional else { throw CLIError.usage("say what to measure: decode or nn") }
         switch mode {
         case "decode":
             let rounds = try arguments.int("--rounds", default: 3, range: 1...100)
             let json = arguments.flag("--json")
+            let words = arguments.positionals()
             try arguments.finish()
             guard words.count == 2 else { throw CLIError.usage("bench decode needs exactly one FILE") }
             try FileOutput.requireFile(words[1])

@@ -34,8 +34,6 @@ enum SAECommand: Command {
     """
 
     static func run(_ arguments: inout Arguments) throws {
-        let words = arguments.positionals()
-        guard words == ["train"] else { throw CLIError.usage("the only sae subcommand is 'train'") }
         let weights = try arguments.option("--weights") ?? Resources.detectorWeights
         let runDirectory = try arguments.option("--run") ?? "runs/detector"
         let out = try arguments.option("--out") ?? "weights/sae.safetensors"
@@ -44,7 +42,9 @@ enum SAECommand: Command {
         let k = try arguments.int("--k", default: 32, range: 1...1024)
         let epochs = try arguments.int("--epochs", default: 30, range: 1...10_000)
         let seed = UInt64(try arguments.int("--seed", default: 3, range: 0...Int.max))
+        let words = arguments.positionals()
         try arguments.finish()
+        guard words == ["train"] else { throw CLIError.usage("the only sae subcommand is 'train'") }
 
         let model: DetectorModel
         do { model = try DetectorModel.load(from: weights) } catch { throw CLIError.noInput("\(error)") }

@@ -91,6 +91,13 @@ public struct Arguments {
         return value
     }
 
+    /// The first argument not starting with `-`, without consuming it (to pick a sub-mode before
+    /// its options are read). Call `positionals()` only after every option was consumed: until
+    /// then an option's value looks like a positional.
+    public var firstPositional: String? {
+        items.indices.first { !consumed[$0] && !items[$0].hasPrefix("-") }.map { items[$0] }
+    }
+
     /// Consumes and returns all remaining positional arguments (those not starting with `--`).
     public mutating func positionals() -> [String] {
         var values: [String] = []
