@@ -32,8 +32,8 @@ public struct ExplanationSection: Codable, Sendable {
     public var featureTrack: Int?
     /// Where the feature labels came from, or why there are no features.
     public var featureSource: String
-    /// p(fake) of the explained track with the SAE reconstruction spliced in place of the embedding
-    /// (with the error term, so it equals the original), for checking the splice.
+    /// Calibrated p(fake) of the explained track's mean embedding with the SAE reconstruction spliced
+    /// in (with the error term, so it equals the frame-level p(fake) of that embedding), for checking.
     public var splicedProbability: Double?
 }
 
@@ -124,8 +124,7 @@ public struct ScanExplainer {
             features = try ablation.topFeatures(embedding: embedding, readoutWeights: readoutWeights,
                                                 dictionary: dictionary, count: settings.featureCount)
             featureTrack = scan.tracks[worst].id
-            spliced = model.calibration.probability(logit: Double(try ablation.readout(
-                ablation.splicedEmbedding(embedding, mode: .reconstructionPlusError))))
+            spliced = sigmoid(Double(try ablation.readout(ablation.splicedEmbedding(embedding, mode: .reconstructionPlusError))))
             source = dictionary == nil ? "sparse autoencoder without a feature dictionary (unlabelled)"
                                        : "weights/sae_features.json (labels made automatically from training metadata)"
         }
@@ -134,14 +133,20 @@ public struct ScanExplainer {
     }
 
     /// The readout from embedding to fake logit, and its weights `[D]`.
-    var readoutWeights: [Float] { model.spatial.head.weight.value.scalars }
+    var readoutWeights: [Float] {
+        let temperature = Float(model.calibration.temperature)
+        return model.spatial.head.weight.value.scalars.map { $0 / temperature }
+    }
 
     func featureAblation(_ sae: SparseAutoencoder) -> FeatureAblation {
         let d = model.spatial.configuration.embeddingDimension
         let model = self.model
+        // The readout gives the calibrated logit (raw logit / T), so contributions are in the units of
+        // the reported p(fake) and an ablation's change is a change of the probability users see.
+        let temperature = Float(model.calibration.temperature)
         return FeatureAblation(sae: sae) { embedding in
             precondition(embedding.count == d, "readout expects a [\(d)] embedding")
-            return Float(model.frameLogits(fromEmbeddings: embedding, count: 1)[0])
+            return Float(model.frameLogits(fromEmbeddings: embedding, count: 1)[0]) / temperature
         }
     }
 
@@ -162,10 +167,13 @@ public struct ScanExplainer {
         guard total > 0 else { return nil }
         let codec = features.filter { feature in
             guard feature.id < dictionary.features.count else { return false }
-            let correlations = dictionary[feature.id].correlations
-            let quality = abs(correlations["codecQuality"] ?? 0)
-            let tagged = correlations.filter { $0.key.hasPrefix("codec=") }.map { abs($0.value) }.max() ?? 0
-            return max(quality, tagged) >= settings.codecCorrelationThreshold
+            // Codec-linked: tracks codec quality at least `codecCorrelationThreshold`, and more than it
+            // tracks any manipulation method. Pair tags ("codec=none & method=real") do not count.
+            let correlations = dictionary[feature.id].correlations.filter { !$0.key.contains(" & ") }
+            let codecLink = max(abs(correlations["codecQuality"] ?? 0),
+                                correlations.filter { $0.key.hasPrefix("codec=") }.map { abs($0.value) }.max() ?? 0)
+            let methodLink = correlations.filter { $0.key.hasPrefix("method=") }.map { abs($0.value) }.max() ?? 0
+            return codecLink >= settings.codecCorrelationThreshold && codecLink > methodLink
         }.reduce(0) { $0 + abs($1.contribution) }
         return codec / total
     }
