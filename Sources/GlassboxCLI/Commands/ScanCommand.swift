@@ -18,7 +18,8 @@ enum ScanCommand: Command {
     noFace (nothing was scored). A video is fake if any of its face tracks is.
 
     One file: a short summary on stdout, and the explanation document (docs/explanation.schema.json)
-    written to --json OUT (default out/<video name>.json; --json - prints it). Explaining is on
+    written to --json OUT (default out/<last three path parts>.json, e.g. out/fake_selfBlend_x.json;
+    --json - prints it). Explaining is on
     by default: integrated-gradients heatmaps of the most and least suspicious frames of each track
     (PNG files in <OUT stem>.heatmaps/, raw maps in <OUT stem>.attributions.safetensors), the top
     sparse-autoencoder features of the verdict with their ablation effect, and the compression-
@@ -88,7 +89,10 @@ enum ScanCommand: Command {
         guard inputs.count == 1 else { throw CLIError.usage("several inputs need --jsonl OUT") }
         guard shard == nil else { throw CLIError.usage("--shard needs --jsonl OUT") }
         try FileOutput.requireFile(inputs[0])
-        let stem = URL(fileURLWithPath: inputs[0]).deletingPathExtension().lastPathComponent
+        // Default output name from the last three path components, so that real/x.mp4 and
+        // fake/selfBlend/x.mp4 do not overwrite each other's documents.
+        let components = URL(fileURLWithPath: inputs[0]).deletingPathExtension().pathComponents.filter { $0 != "/" && $0 != "." && $0 != ".." }
+        let stem = components.suffix(3).joined(separator: "_")
         let documentPath = jsonOut ?? "out/\(stem).json"
         let outputStem = documentPath == "-" ? "out/\(stem)" : String(documentPath.hasSuffix(".json") ? documentPath.dropLast(5) : Substring(documentPath))
         let documentDirectory = URL(fileURLWithPath: documentPath == "-" ? outputStem : documentPath).deletingLastPathComponent().path
