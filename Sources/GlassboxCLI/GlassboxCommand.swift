@@ -14,6 +14,7 @@ public enum GlassboxCommand {
         TrainCommand.self,
         EvaluateCommand.self,
         SAECommand.self,
+        ExplainCommand.self,
         FaithfulnessCommand.self,
         RobustnessCommand.self,
         BenchCommand.self,

@@ -186,8 +186,8 @@ public struct ScanExplainer {
         return chosen
     }
 
-    /// The face box in the crop's pixel coordinates.
-    static func faceBoxInCrop(_ frame: FrameScore, size: Int) -> Box {
+    /// The face box in the crop's pixel coordinates (the crop is `size` pixels square).
+    public static func faceBoxInCrop(_ frame: FrameScore, size: Int) -> Box {
         let scale = Double(size) / frame.cropBox.width
         return Box(x: (frame.box.x - frame.cropBox.x) * scale, y: (frame.box.y - frame.cropBox.y) * scale,
                    width: frame.box.width * scale, height: frame.box.height * scale)
