@@ -31,6 +31,7 @@ enum FaithfulnessCommand: Command {
       --max N          fakes to check (default 20)
       --steps S        integrated-gradients steps (default 32)
       --json OUT       per-fake results and the summary as JSON
+      --out DIR        also write, per fake, crop | blend mask | heatmap side by side as PNG
     """
 
     struct FakeResult: Codable {
@@ -64,6 +65,7 @@ enum FaithfulnessCommand: Command {
         let maximum = try arguments.int("--max", default: 20, range: 1...100_000)
         let steps = try arguments.int("--steps", default: 32, range: 2...1024)
         let jsonOut = try arguments.option("--json")
+        let pictures = try arguments.option("--out")
         let inputs = arguments.positionals()
         try arguments.finish()
         guard inputs.count == 1 else { throw CLIError.usage("give exactly one SET folder") }
@@ -97,6 +99,17 @@ enum FaithfulnessCommand: Command {
                 let random = try ig.attribute(DetectorAttributionModel(model: randomised), inputs: input, count: 1)[0]
                 let maskImage = try loadMaskFrame(set.absolutePath(entry.mask!), index: frame.index)
                 let mask = maskImage.resampled(box: frame.cropBox, width: s, height: s).luma().values.map { $0 / 255 }
+                if let pictures {
+                    let heat = try PNG.decode(AttributionHeatmap.pngData(map: trained.channelSum, width: s, height: s, crop: crop))
+                    let maskRGB = RGBImage(width: s, height: s, pixels: mask.flatMap { value -> [UInt8] in
+                        let v = UInt8(max(0, min(255, value * 255))); return [v, v, v] })
+                    var canvas = RGBImage(width: 3 * s, height: s)
+                    for (panel, image) in [crop, maskRGB, heat].enumerated() {
+                        for y in 0..<s { for x in 0..<s { canvas[panel * s + x, y] = image[x, y] } }
+                    }
+                    let name = entry.path.replacingOccurrences(of: "/", with: "_")
+                    try FileOutput.write(Data(canvas.pngData()), to: "\(pictures)/\(name)-frame\(frame.index).png")
+                }
                 let agreement = Faithfulness.maskAgreement(map: trained.channelSum, mask: mask, width: s, height: s, dilation: 8)
                 let blurred = model.format.tensorValues(crop.gaussianBlurred(sigma: 8))
                 let deletion = try Faithfulness.deletion(model: DetectorAttributionModel(model: model), input: input,
