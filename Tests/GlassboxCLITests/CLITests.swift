@@ -92,6 +92,24 @@ struct CLITests {
         #expect(throws: CLIError.self) { try leftover.finish() }
     }
 
+    @Test func commandsRejectBadCallsWithUsageOrInputCodes() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let clip = try makeClip(in: folder)
+        let missingWeights = folder.appendingPathComponent("none.safetensors").path
+        #expect(GlassboxCommand.run(["explain", clip]) == .usage)
+        #expect(GlassboxCommand.run(["explain", clip, "--frame", "3", "--ablate", "1"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--weights", missingWeights]) == .noInput)
+        #expect(GlassboxCommand.run(["scan", clip, "--frames", "zero"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, clip]) == .usage)
+        #expect(GlassboxCommand.run(["robustness", folder.path, "--perturbations", "warp:3"]) == .usage)
+        #expect(GlassboxCommand.run(["robustness", folder.path, "--shortcut", "sometimes"]) == .usage)
+        #expect(GlassboxCommand.run(["evaluate", folder.appendingPathComponent("empty-set").path]) == .dataError)
+        #expect(GlassboxCommand.run(["train", "--exclude-method", "noSuchMethod"]) == .usage)
+        #expect(GlassboxCommand.run(["sae", "fit"]) == .usage)
+        #expect(GlassboxCommand.run(["bench", "gpu"]) == .usage)
+    }
+
     @Test func optionValuesAreNotPositionalsOnceOptionsAreRead() throws {
         var arguments = Arguments(["train", "--run", "runs/x", "--pairs", "10"])
         #expect(arguments.firstPositional == "train")
