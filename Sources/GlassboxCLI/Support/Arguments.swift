@@ -27,46 +27,32 @@ public struct Arguments {
 
     /// Consumes `--name VALUE` or `--name=VALUE`; the last occurrence wins.
     public mutating func option(_ name: String) throws -> String? {
-        var value: String?
-        var position = 0
-        while position < items.count {
-            defer { position += 1 }
-            guard !consumed[position] else { continue }
-            let item = items[position]
-            if item == name {
-                guard position + 1 < items.count else { throw CLIError.usage("\(name) needs a value") }
-                consumed[position] = true
-                consumed[position + 1] = true
-                value = items[position + 1]
-                position += 1
-            } else if item.hasPrefix(name + "=") {
-                consumed[position] = true
-                value = String(item.dropFirst(name.count + 1))
-            }
-        }
-        return value
+        try takeAll(name).last
     }
 
     /// Consumes every occurrence of a repeatable option, in order, also splitting comma-separated values.
     public mutating func options(_ name: String) throws -> [String] {
+        try takeAll(name).flatMap { $0.split(separator: ",").map(String.init) }
+    }
+
+    /// Consumes every `--name VALUE` and `--name=VALUE`, returning the values in order.
+    private mutating func takeAll(_ name: String) throws -> [String] {
         var values: [String] = []
         var position = 0
         while position < items.count {
             defer { position += 1 }
             guard !consumed[position] else { continue }
             let item = items[position]
-            var value: String?
             if item == name {
                 guard position + 1 < items.count else { throw CLIError.usage("\(name) needs a value") }
                 consumed[position] = true
                 consumed[position + 1] = true
-                value = items[position + 1]
+                values.append(items[position + 1])
                 position += 1
             } else if item.hasPrefix(name + "=") {
                 consumed[position] = true
-                value = String(item.dropFirst(name.count + 1))
+                values.append(String(item.dropFirst(name.count + 1)))
             }
-            if let value { values.append(contentsOf: value.split(separator: ",").map(String.init)) }
         }
         return values
     }
