@@ -25,6 +25,15 @@ fi
 "$BIN" evaluate "$OUT/valset" --json "$OUT/evaluate-valset.json"
 "$BIN" evaluate Samples --json "$OUT/evaluate-samples.json"
 
+# Leave one method out: train without each generator (800 steps each), test on the held-out set.
+if [ "${1:-}" != "--skip-training" ]; then
+    for m in upsampling crossSwap selfBlend regionSplice temporalFlicker; do
+        "$BIN" train --exclude-method $m --steps 800 --validate-every 400 --temporal-steps 50 \
+            --run runs/lomo-$m --out runs/lomo-$m/detector.safetensors
+        "$BIN" evaluate "$OUT/valset" --weights runs/lomo-$m/detector.safetensors --json "$OUT/lomo-$m.json"
+    done
+fi
+
 # Explanations: faithfulness on fakes with known masks.
 "$BIN" faithfulness "$OUT/valset" --json "$OUT/faithfulness.json"
 
