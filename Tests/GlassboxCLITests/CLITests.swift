@@ -138,17 +138,21 @@ struct CLITests {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("out.jsonl").path
-        struct Record: Codable { var path: String }
-        try JSONLines.append(Record(path: "a.mp4"), to: file)
+        struct Input: Codable { var path: String }
+        struct Record: Codable { var input: Input }
+        struct Failure: Codable { var path: String; var error: String }
+        try JSONLines.append(Record(input: Input(path: "a.mp4")), to: file)
         // Simulate an interrupted write: half a record without a newline.
         let handle = try #require(FileHandle(forWritingAtPath: file))
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data(#"{"path": "b.m"#.utf8))
+        try handle.write(contentsOf: Data(#"{"input": {"path": "b.m"#.utf8))
         try handle.close()
-        try JSONLines.append(Record(path: "c.mp4"), to: file)
+        try JSONLines.append(Record(input: Input(path: "c.mp4")), to: file)
+        try JSONLines.append(Failure(path: "d.mp4", error: "not a video"), to: file)
+        // Successes are skipped on a rerun; the torn line is gone; recorded failures are retried.
         #expect(try JSONLines.completedPaths(in: file) == ["a.mp4", "c.mp4"])
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 2)
+        #expect(lines.count == 3)
     }
 
     @Test func atomicWritesLeaveNoPartialFile() throws {

@@ -26,8 +26,9 @@ enum ScanCommand: Command {
     shortcut check (quality ladder, block-grid energy, codec-linked features). If the ladder flips
     the verdict, the verdict becomes unsure and says why.
     Several files or folders (searched recursively for video files): one JSON line per video in
-    --jsonl OUT (verdicts only: no explanations in batch mode). Resumable: videos already in OUT are skipped. A bad file gets a line with its
-    error and the batch goes on; the exit code is then 65.
+    --jsonl OUT (verdicts only: no explanations in batch mode). Resumable: videos already scanned
+    in OUT are skipped, recorded failures are retried. A bad file gets a line with its error and
+    the batch goes on; the exit code is then 65.
 
     Options:
       --weights FILE    detector weights (default weights/detector.safetensors)

@@ -9,13 +9,14 @@ enum JSONLines {
         struct Input: Decodable { var path: String }
     }
 
-    /// Paths of the records already in the file (successes and recorded failures).
+    /// Paths of the videos already scanned successfully (records with `input.path`); recorded
+    /// failures (`path` + `error`) are not counted, so a rerun retries them after a fix.
     static func completedPaths(in file: String) throws -> Set<String> {
         guard let data = FileManager.default.contents(atPath: file) else { return [] }
         var paths = Set<String>()
         for line in data.split(separator: 0x0A) {
             guard let record = try? JSONDecoder().decode(PathOnly.self, from: Data(line)) else { continue }
-            if let path = record.input?.path ?? record.path { paths.insert(path) }
+            if let path = record.input?.path { paths.insert(path) }
         }
         return paths
     }
