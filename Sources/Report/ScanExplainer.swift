@@ -118,7 +118,7 @@ public struct ScanExplainer {
         var featureTrack: Int?
         var spliced: Double?
         var source = "no sparse autoencoder loaded (weights/sae.safetensors missing)"
-        if let sae, let worst = scan.tracks.indices.max(by: { scan.tracks[$0].probability < scan.tracks[$1].probability }) {
+        if let sae, let worst = scan.mostSuspiciousTrackIndex {
             let embedding = meanEmbedding(scan.evidence[worst])
             let ablation = featureAblation(sae)
             features = try ablation.topFeatures(embedding: embedding, readoutWeights: readoutWeights,

@@ -32,7 +32,7 @@ public struct ShortcutCheck: Sendable {
     /// - Returns: nil when nothing was scored.
     public func check(scan: VideoScan, maps: [Int: [(frame: FrameScore, map: [Float])]],
                       codecFeatureShare: Double?) throws -> RobustnessSection? {
-        guard let worst = scan.tracks.indices.max(by: { scan.tracks[$0].probability < scan.tracks[$1].probability }) else {
+        guard let worst = scan.mostSuspiciousTrackIndex else {
             return nil
         }
         let track = scan.tracks[worst]
@@ -49,9 +49,7 @@ public struct ShortcutCheck: Sendable {
                 var inputs: [Float] = []
                 for crop in perturbed { inputs.append(contentsOf: model.format.tensorValues(crop)) }
                 let (embeddings, logits) = model.embedAndScore(inputs, count: perturbed.count)
-                let temporal = model.temporalLogit(embeddings: embeddings, frames: perturbed.count)
-                return model.calibration.probability(logit: Aggregation.trackLogit(frameLogits: logits, temporalLogit: temporal,
-                                                                                   temporalWeight: model.temporalWeight))
+                return model.trackScore(frameLogits: logits, embeddings: embeddings).probability
             }
         return RobustnessSection(track: track.id, shortcut: shortcut,
                                  method: "the track's aligned crops re-encoded as a clip at each rung (H.264 CRF 18/28/35/40, JPEG 90/50/20) and re-scored")

@@ -116,6 +116,14 @@ public final class DetectorModel: @unchecked Sendable {
         return Double(logit.scalars[0])
     }
 
+    /// A track's temporal logit (nil when too short) and calibrated p(fake) from its frame logits
+    /// and embeddings (`[frames, D]`), blended per `Aggregation.trackLogit`.
+    public func trackScore(frameLogits: [Double], embeddings: [Float]) -> (temporalLogit: Double?, probability: Double) {
+        let temporal = temporalLogit(embeddings: embeddings, frames: frameLogits.count)
+        let logit = Aggregation.trackLogit(frameLogits: frameLogits, temporalLogit: temporal, temporalWeight: temporalWeight)
+        return (temporal, calibration.probability(logit: logit))
+    }
+
     /// Frame logits and d(logit)/d(crop) for integrated gradients: inputs `[n, 3, S, S]` in [0, 1].
     public func logitsAndInputGradients(_ crops: [Float], count: Int) -> (logits: [Float], gradients: [Float]) {
         let s = format.size

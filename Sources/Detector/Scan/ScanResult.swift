@@ -47,6 +47,12 @@ public struct VideoScan: Sendable {
     public var verdict: VideoVerdict
     /// The crops and embeddings of each track, in `tracks` order (kept for explanations).
     public var evidence: [TrackEvidence]
+
+    /// Index (into `tracks` and `evidence`) of the track with the highest p(fake): the one the
+    /// video's verdict comes from. Nil when no face was scored.
+    public var mostSuspiciousTrackIndex: Int? {
+        tracks.indices.max { tracks[$0].probability < tracks[$1].probability }
+    }
 }
 
 /// The network inputs and activations of one track, kept so that explanations and robustness

@@ -121,9 +121,7 @@ public struct VideoScanner: Sendable {
             frames[position].logit = logits[position]
             frames[position].probability = model.calibration.probability(logit: logits[position])
         }
-        let temporal = model.temporalLogit(embeddings: embeddings, frames: items.count)
-        let trackLogit = Aggregation.trackLogit(frameLogits: logits, temporalLogit: temporal, temporalWeight: model.temporalWeight)
-        let probability = model.calibration.probability(logit: trackLogit)
+        let (temporal, probability) = model.trackScore(frameLogits: logits, embeddings: embeddings)
         return (TrackVerdict(id: trackID, frames: frames, temporalLogit: temporal, probability: probability,
                              label: model.rule.label(probability: probability)),
                 TrackEvidence(trackID: trackID, crops: items.map(\.crop), embeddings: embeddings))

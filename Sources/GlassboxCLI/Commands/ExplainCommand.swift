@@ -114,10 +114,8 @@ enum ExplainCommand: Command {
                 spliced += ablation.splicedEmbedding(Array(evidence.embeddings[(f * d)..<((f + 1) * d)]), ablating: ids,
                                                      mode: .reconstructionPlusError)
             }
-            let logits = model.frameLogits(fromEmbeddings: spliced, count: frames)
-            let temporal = model.temporalLogit(embeddings: spliced, frames: frames)
-            let probability = model.calibration.probability(logit: Aggregation.trackLogit(frameLogits: logits, temporalLogit: temporal,
-                                                                                          temporalWeight: model.temporalWeight))
+            let probability = model.trackScore(frameLogits: model.frameLogits(fromEmbeddings: spliced, count: frames),
+                                               embeddings: spliced).probability
             before.append(track.probability)
             after.append(probability)
             Console.out(String(format: "track %d: p(fake) %.3f (%@) -> %.3f (%@) with features %@ off", track.id, track.probability,

@@ -87,7 +87,7 @@ enum FaithfulnessCommand: Command {
             defer { bar.advance() }
             do {
                 let scan = try scanner.scan(path: set.absolutePath(entry.path), options: ScanOptions(sampling: .init(sampling: .evenlySpaced(8))))
-                guard let worst = scan.tracks.indices.max(by: { scan.tracks[$0].probability < scan.tracks[$1].probability }) else {
+                guard let worst = scan.mostSuspiciousTrackIndex else {
                     skipped.append("\(entry.path): no face"); continue
                 }
                 let track = scan.tracks[worst]
@@ -100,7 +100,7 @@ enum FaithfulnessCommand: Command {
                 let maskImage = try loadMaskFrame(set.absolutePath(entry.mask!), index: frame.index)
                 let mask = maskImage.resampled(box: frame.cropBox, width: s, height: s).luma().values.map { $0 / 255 }
                 if let pictures {
-                    let heat = try PNG.decode(AttributionHeatmap.pngData(map: trained.channelSum, width: s, height: s, crop: crop))
+                    let heat = AttributionHeatmap.image(map: trained.channelSum, width: s, height: s, crop: crop)
                     let maskRGB = RGBImage(width: s, height: s, pixels: mask.flatMap { value -> [UInt8] in
                         let v = UInt8(max(0, min(255, value * 255))); return [v, v, v] })
                     var canvas = RGBImage(width: 3 * s, height: s)

@@ -128,32 +128,28 @@ enum ScanCommand: Command {
     }
 
     static func scanOne(_ path: String, context: Context) throws -> ScanDocument {
-        let bar = ProgressLine("scanning \(URL(fileURLWithPath: path).lastPathComponent)", total: 1)
-        var planned = 1, done = 0
-        let scan = try context.scanner.scan(path: path, options: ScanOptions(sampling: context.sampling)) { current, total in
-            planned = total
-            _ = planned
-            bar.advance(current - done)
-            done = current
+        try scanWithDocument(path, context: context).document
+    }
+
+    /// Scans one file with a progress line sized by the scanner's plan, and builds its document.
+    static func scanWithDocument(_ path: String, context: Context) throws -> (scan: VideoScan, document: ScanDocument) {
+        var bar: ProgressLine?
+        let scan = try context.scanner.scan(path: path, options: ScanOptions(sampling: context.sampling)) { current, planned in
+            if bar == nil { bar = ProgressLine("scanning \(URL(fileURLWithPath: path).lastPathComponent)", total: planned) }
+            bar?.set(done: current)
         }
-        bar.finish()
-        return ScanDocument(scan: scan, path: path, inputSHA256: try SHA256.hex(ofFile: path), model: context.model,
-                            weightsPath: context.weights, weightsSHA256: context.weightsSHA, toolVersion: GlassboxCommand.version)
+        bar?.finish()
+        let document = ScanDocument(scan: scan, path: path, inputSHA256: try SHA256.hex(ofFile: path), model: context.model,
+                                    weightsPath: context.weights, weightsSHA256: context.weightsSHA, toolVersion: GlassboxCommand.version)
+        return (scan, document)
     }
 
     /// Scans, then explains: IG maps, SAE features, shortcut check; adjusts the verdict to unsure
     /// when the quality ladder flips it.
     static func scanAndExplain(_ path: String, context: Context, saePath: String, outputStem: String,
                                documentDirectory: String) throws -> ScanDocument {
-        let bar = ProgressLine("scanning \(URL(fileURLWithPath: path).lastPathComponent)", total: 1)
-        var done = 0
-        let scan = try context.scanner.scan(path: path, options: ScanOptions(sampling: context.sampling)) { current, _ in
-            bar.advance(current - done)
-            done = current
-        }
-        bar.finish()
-        var document = ScanDocument(scan: scan, path: path, inputSHA256: try SHA256.hex(ofFile: path), model: context.model,
-                                    weightsPath: context.weights, weightsSHA256: context.weightsSHA, toolVersion: GlassboxCommand.version)
+        let (scan, scanned) = try scanWithDocument(path, context: context)
+        var document = scanned
         guard !scan.tracks.isEmpty else { return document }
         var sae: SparseAutoencoder?
         var dictionary: FeatureDictionary?
