@@ -104,7 +104,8 @@ enum ScanCommand: Command {
             document = try scanAndExplain(inputs[0], context: context, saePath: saePath, outputStem: outputStem,
                                           documentDirectory: documentDirectory)
         }
-        Console.out(humanSummary(document))
+        // With `--json -` stdout carries the JSON alone, so the summary goes to stderr.
+        if documentPath == "-" { Console.err(humanSummary(document)) } else { Console.out(humanSummary(document)) }
         let data = try FileOutput.encodeJSON(document)
         if documentPath == "-" {
             FileHandle.standardOutput.write(data)
