@@ -99,6 +99,33 @@ func sparseSyntheticData(d: Int, truth: Int, active: Int, count: Int, noise: Flo
         #expect(with >= 16, "with AuxK only \(with) of 32 handicapped latents fired")
     }
 
+    /// A latent whose pre-activation is negative on every row gets no gradient from AuxK either
+    /// (ReLU blocks it); resampling re-initialises it from a badly reconstructed row and it fires.
+    @Test func resamplingRevivesLatentsAuxKCannotReach() throws {
+        let d = 16
+        let (x, _) = sparseSyntheticData(d: d, truth: 48, active: 3, count: 2048, noise: 0.01, seed: 5)
+        let silenced = Array(0..<32)
+        func firedSilenced(resampleEvery: Int?) throws -> (fired: Int, ev: Double) {
+            var model = SparseAutoencoder(inputSize: d, latentCount: 64, k: 4, seed: 6)
+            for j in silenced { model.encoderBias[j] = -100 }
+            let trainer = SAETrainer(model: model, configuration: .init(
+                epochs: 8, batchSize: 128, learningRate: 3e-3, auxK: 8, deadAfterSamples: 512,
+                resampleEvery: resampleEvery, resampleUntilStep: 64, seed: 7))
+            var resampled = 0
+            let metrics = try #require(try trainer.train(x, count: 2048) { resampled += $0.resampled })
+            if resampleEvery == nil { #expect(resampled == 0) } else { #expect(resampled >= silenced.count) }
+            let codes = trainer.model.encode(x, count: 2048)
+            var fired = Set<Int>()
+            for s in 0..<codes.values.count where codes.values[s] > 0 { fired.insert(Int(codes.indices[s])) }
+            return (silenced.filter { fired.contains($0) }.count, metrics.explainedVariance)
+        }
+        let without = try firedSilenced(resampleEvery: nil)
+        let with = try firedSilenced(resampleEvery: 16)
+        #expect(without.fired == 0, "without resampling \(without.fired) silenced latents fired")
+        #expect(with.fired >= 16, "with resampling only \(with.fired) of 32 silenced latents fired")
+        #expect(with.ev > without.ev, "EV with resampling \(with.ev), without \(without.ev)")
+    }
+
     @Test func trainingIsDeterministicForASeed() throws {
         let (x, _) = sparseSyntheticData(d: 8, truth: 10, active: 2, count: 500, noise: 0.01, seed: 1)
         func run() throws -> SparseAutoencoder {

@@ -30,10 +30,15 @@ public final class SAETrainer {
         public var auxK: Int? = nil
         /// Rows without firing after which a latent counts as dead; `nil` = `min(N, 20 000)`.
         public var deadAfterSamples: Int? = nil
+        /// Steps between dead-latent resamplings (see ``SAETrainer``); `nil` = never.
+        public var resampleEvery: Int? = nil
+        /// No resampling after this step count, so that revived latents settle before training ends.
+        public var resampleUntilStep: Int = .max
         public var seed: UInt64 = 0
 
         public init(epochs: Int = 10, batchSize: Int = 256, learningRate: Float = 4e-3, auxCoefficient: Float = 1.0 / 32,
-                    auxK: Int? = nil, deadAfterSamples: Int? = nil, seed: UInt64 = 0) {
+                    auxK: Int? = nil, deadAfterSamples: Int? = nil, resampleEvery: Int? = nil, resampleUntilStep: Int = .max,
+                    seed: UInt64 = 0) {
             precondition(epochs >= 0 && batchSize >= 1 && learningRate > 0, "epochs, batch size and learning rate must be positive")
             self.epochs = epochs
             self.batchSize = batchSize
@@ -41,6 +46,9 @@ public final class SAETrainer {
             self.auxCoefficient = auxCoefficient
             self.auxK = auxK
             self.deadAfterSamples = deadAfterSamples
+            precondition(resampleEvery.map { $0 >= 1 } ?? true, "resampleEvery must be positive")
+            self.resampleEvery = resampleEvery
+            self.resampleUntilStep = resampleUntilStep
             self.seed = seed
         }
     }
@@ -55,6 +63,8 @@ public final class SAETrainer {
         public var auxLoss: Float
         /// Latents currently counted dead.
         public var deadCount: Int
+        /// Latents re-initialised after this step (0 when the step did not resample).
+        public var resampled: Int = 0
     }
 
     public private(set) var model: SparseAutoencoder
@@ -147,7 +157,12 @@ public final class SAETrainer {
                     }
                 }
                 let (loss, aux, dead) = self.step(buffer, rows: rows, deadAfter: deadAfter)
-                progress?(Progress(epoch: epochsDone, step: step, stepsPerEpoch: stepsPerEpoch, loss: loss, auxLoss: aux, deadCount: dead))
+                var resampled = 0
+                if let every = configuration.resampleEvery, stepCount % every == 0, stepCount <= configuration.resampleUntilStep {
+                    resampled = resampleDeadLatents(x, count: count, deadAfter: deadAfter)
+                }
+                progress?(Progress(epoch: epochsDone, step: step, stepsPerEpoch: stepsPerEpoch, loss: loss, auxLoss: aux,
+                                   deadCount: dead, resampled: resampled))
             }
             epochsDone += 1
         }
@@ -275,6 +290,92 @@ public final class SAETrainer {
         SparseAutoencoder.normaliseRows(&self.model.decoderWeight, rows: m, columns: d)
         for j in 0..<m { sinceFired[j] = total.fired[j] ? 0 : sinceFired[j] + rows }
         return (Float(total.loss / Double(rows * d)), Float(total.aux / Double(rows * d)), dead.count)
+    }
+
+    /// Re-initialises latents that have not fired within `deadAfter` rows (Bricken et al. 2023,
+    /// "Towards Monosemanticity", neuron resampling, adapted to TopK).
+    ///
+    /// Rows are drawn with probability proportional to their squared reconstruction loss; a dead
+    /// latent gets the normalised residual `e = x_n - x̂_n` of its row as decoder direction and as
+    /// encoder row (scaled to the mean norm of the live encoder rows), zero bias and fresh Adam
+    /// moments. The AuxK loss alone cannot revive a latent whose pre-activation is negative on every
+    /// row (ReLU blocks its gradient); on a near-low-rank embedding that is most of them.
+    /// - Returns: the number of latents re-initialised.
+    private func resampleDeadLatents(_ x: [Float], count: Int, deadAfter: Int) -> Int {
+        let dead = (0..<model.latentCount).filter { sinceFired[$0] >= deadAfter }
+        guard !dead.isEmpty else { return 0 }
+        let d = model.inputSize, m = model.latentCount, k = model.k
+        var rng = SplitMix64(seed: configuration.seed ^ (UInt64(stepCount) &* 0x9E37_79B9_7F4A_7C15))
+        // Rows to score: all of them, or a bounded random subset.
+        let rowLimit = 8192
+        let rows: [Int] = count <= rowLimit ? Array(0..<count) : (0..<rowLimit).map { _ in Int(rng.next() % UInt64(count)) }
+        var subset = [Float](repeating: 0, count: rows.count * d)
+        for (r, source) in rows.enumerated() { for i in 0..<d { subset[r * d + i] = x[source * d + i] } }
+        let (pre, centred) = subset.withUnsafeBufferPointer { model.preActivations($0, count: rows.count) }
+        var residuals = centred
+        var weights = [Double](repeating: 0, count: rows.count)
+        let decoder = model.decoderWeight
+        residuals.withUnsafeMutableBufferPointer { e in
+            pre.withUnsafeBufferPointer { p in
+                decoder.withUnsafeBufferPointer { wd in
+                    let (eb, pb, wb) = (e.baseAddress!, p.baseAddress!, wd.baseAddress!)
+                    let lossPerRow = UnsafeMutableBufferPointer<Double>.allocate(capacity: rows.count)
+                    defer { lossPerRow.deallocate() }
+                    Parallel.chunks(rows.count) { _, range in
+                        var idx = [Int32](repeating: 0, count: k), val = [Float](repeating: 0, count: k)
+                        for r in range {
+                            TopK.select(pb + r * m, count: m, k: k, indices: &idx, values: &val)
+                            for s in 0..<k where val[s] > 0 {
+                                let j = Int(idx[s])
+                                for i in 0..<d { eb[r * d + i] -= val[s] * wb[j * d + i] }
+                            }
+                            var loss = 0.0
+                            for i in 0..<d { loss += Double(eb[r * d + i] * eb[r * d + i]) }
+                            lossPerRow[r] = loss
+                        }
+                    }
+                    for r in 0..<rows.count { weights[r] = lossPerRow[r] * lossPerRow[r] }
+                }
+            }
+        }
+        // Cumulative weights for sampling rows ∝ loss².
+        var cumulative = [Double](repeating: 0, count: rows.count)
+        var total = 0.0
+        for r in 0..<rows.count { total += weights[r]; cumulative[r] = total }
+        guard total > 0 else { return 0 }
+        let isDead = Set(dead)
+        var aliveNorm = 0.0
+        for j in 0..<m where !isDead.contains(j) {
+            var s: Float = 0
+            for i in 0..<d { s += model.encoderWeight[j * d + i] * model.encoderWeight[j * d + i] }
+            aliveNorm += Double(s.squareRoot())
+        }
+        let encoderNorm = Float(m > dead.count ? aliveNorm / Double(m - dead.count) : 1)
+        for j in dead {
+            let u = Double(rng.next() >> 11) / Double(1 << 53) * total
+            var lo = 0, hi = rows.count - 1
+            while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < u { lo = mid + 1 } else { hi = mid } }
+            var direction = Array(residuals[(lo * d)..<((lo + 1) * d)])
+            SparseAutoencoder.normaliseRows(&direction, rows: 1, columns: d)
+            for i in 0..<d {
+                model.decoderWeight[j * d + i] = direction[i]
+                model.encoderWeight[j * d + i] = direction[i] * encoderNorm
+            }
+            model.encoderBias[j] = 0
+            resetMoments(latent: j)
+            sinceFired[j] = 0
+        }
+        return dead.count
+    }
+
+    /// Zeroes the Adam moments of one latent's encoder row, bias and decoder row.
+    private func resetMoments(latent j: Int) {
+        let d = model.inputSize
+        for name in ["encoder.weight", "decoder.weight"] {
+            for i in 0..<d { moments[name]!.m[j * d + i] = 0; moments[name]!.v[j * d + i] = 0 }
+        }
+        moments["encoder.bias"]!.m[j] = 0
+        moments["encoder.bias"]!.v[j] = 0
     }
 
     private static func add(_ a: inout [Float], _ b: [Float]) {

@@ -30,7 +30,15 @@ enum SAECommand: Command {
       --latents M      latents (default 2048 = 8 x 256)
       --k K            active latents per sample (default 32)
       --epochs E       passes over the embeddings (default 30)
+      --resample-every N  re-initialise latents that have not fired for an epoch every N steps
+                       (Bricken et al. 2023; default 0 = never: on the shipped detector's
+                       near-low-rank embedding it revives latents that fire on few crops
+                       at some cost in explained variance; see weights/MODEL_CARD.md)
+      --resample-until F  stop resampling after this fraction of the steps (default 0.5)
       --seed S         seed (default 3)
+
+    Embeddings are cached in <run>/sae-embeddings-*.safetensors (keyed by the detector's and the
+    crop cache's digests), so a rerun with other SAE settings skips the detector pass.
     """
 
     static func run(_ arguments: inout Arguments) throws {
@@ -42,6 +50,8 @@ enum SAECommand: Command {
         let k = try arguments.int("--k", default: 32, range: 1...1024)
         let epochs = try arguments.int("--epochs", default: 30, range: 1...10_000)
         let seed = UInt64(try arguments.int("--seed", default: 3, range: 0...Int.max))
+        let resampleEvery = try arguments.int("--resample-every", default: 0, range: 0...1_000_000)
+        let resampleUntil = try arguments.double("--resample-until", default: 0.5, range: 0...1)
         let words = arguments.positionals()
         try arguments.finish()
         guard words == ["train"] else { throw CLIError.usage("the only sae subcommand is 'train'") }
@@ -55,7 +65,14 @@ enum SAECommand: Command {
         let store = try CropStore.read(from: storePath)
         let methods = ManipulationMethod.allCases
 
+        let detectorDigest = (try? SHA256.hex(ofFile: weights)) ?? "unknown"
         func collect(_ split: DataSplit, pairs: Int, seed: UInt64, label: String) -> (embeddings: [Float], logits: [Double], tags: [SampleTag]) {
+            let cache = EmbeddingCache(path: "\(runDirectory)/sae-embeddings-\(label).safetensors",
+                                       key: "\(detectorDigest) \(fileStamp(storePath)) pairs \(pairs) seed \(seed)")
+            if let cached = cache.load() {
+                Console.err("reusing \(cached.tags.count) \(label) embeddings from \(cache.path)")
+                return cached
+            }
             let sampler = TrainingSampler(store: store, split: split, methods: methods)
             let chunk = 64
             let bar = ProgressLine("embedding \(label) crops", total: pairs)
@@ -70,6 +87,7 @@ enum SAECommand: Command {
                 bar.advance(n)
             }
             bar.finish()
+            cache.store((embeddings, logits, tags))
             return (embeddings, logits, tags)
         }
         let train = collect(.train, pairs: pairs, seed: seed, label: "training")
@@ -78,10 +96,13 @@ enum SAECommand: Command {
         let count = train.tags.count
 
         let sae = SparseAutoencoder(inputSize: d, latentCount: latents, k: k, seed: seed)
-        let trainer = SAETrainer(model: sae, configuration: .init(epochs: epochs, seed: seed))
         let steps = epochs * ((count + 255) / 256)
+        let trainer = SAETrainer(model: sae, configuration: .init(
+            epochs: epochs, resampleEvery: resampleEvery > 0 ? resampleEvery : nil,
+            resampleUntilStep: Int(Double(steps) * resampleUntil), seed: seed))
         let bar = ProgressLine("training SAE", total: steps)
         try trainer.train(train.embeddings, count: count, evaluate: false) { progress in
+            if progress.resampled > 0 { Console.err("step \(trainer.stepCount): resampled \(progress.resampled) dead latents") }
             bar.advance(note: String(format: "epoch %d loss %.4f dead %d", progress.epoch + 1, progress.loss, progress.deadCount))
         }
         bar.finish()
@@ -131,5 +152,43 @@ enum SAECommand: Command {
     static func codecBucket(_ quality: Int?) -> String {
         guard let quality else { return "none" }
         return quality < 65 ? "jpeg-low" : (quality < 85 ? "jpeg-mid" : "jpeg-high")
+    }
+
+    /// Size and modification time: enough to notice a re-cut crop cache without hashing it.
+    static func fileStamp(_ path: String) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
+        return "\(size)@\(Int(modified))"
+    }
+}
+
+/// Detector embeddings of sampled crops kept between `glassbox sae train` runs.
+///
+/// One safetensors file: `embeddings [n, d]`, `logits [n]`, the sample tags as JSON metadata, and
+/// a key naming what produced it; a file with another key is ignored (and overwritten).
+private struct EmbeddingCache {
+    let path: String
+    let key: String
+
+    func load() -> (embeddings: [Float], logits: [Double], tags: [SampleTag])? {
+        guard let archive = try? TensorArchive.read(from: URL(fileURLWithPath: path)),
+              archive.metadata["key"] == key,
+              let tagJSON = archive.metadata["tags"]?.data(using: .utf8),
+              let tags = try? JSONDecoder().decode([SampleTag].self, from: tagJSON),
+              let embeddings = archive.tensors["embeddings"], let logits = archive.tensors["logits"],
+              logits.values.count == tags.count, embeddings.shape.first == tags.count else { return nil }
+        return (embeddings.values, logits.values.map(Double.init), tags)
+    }
+
+    func store(_ value: (embeddings: [Float], logits: [Double], tags: [SampleTag])) {
+        guard let tagJSON = try? JSONEncoder().encode(value.tags), let tags = String(data: tagJSON, encoding: .utf8) else { return }
+        let n = value.tags.count
+        let archive = TensorArchive(
+            tensors: ["embeddings": .init(shape: [n, n > 0 ? value.embeddings.count / n : 0], values: value.embeddings),
+                      "logits": .init(shape: [n], values: value.logits.map(Float.init))],
+            metadata: ["key": key, "tags": tags])
+        // A cache that cannot be written only costs time on the next run.
+        do { try archive.write(to: URL(fileURLWithPath: path)) } catch { Console.err("note: could not cache embeddings at \(path): \(error)") }
     }
 }
