@@ -216,3 +216,49 @@ func sparseSyntheticData(d: Int, truth: Int, active: Int, count: Int, noise: Flo
         #expect(try SparseAutoencoder.load(from: url) == first.model)
     }
 }
+
+@Suite struct EmbeddingSpectrumTests {
+    /// Rows spanning three known orthogonal directions with variances 9, 4 and 1 (plus tiny noise):
+    /// the spectrum finds those eigenvalues and says three directions carry 99 % of the variance.
+    @Test func findsThePlantedVariances() {
+        let d = 12, count = 4000
+        var rng = SplitMix64(seed: 3)
+        var basis = (0..<(3 * d)).map { _ in rng.nextGaussian() }
+        // Gram–Schmidt so the planted variances are the exact eigenvalues.
+        for r in 0..<3 {
+            for q in 0..<r {
+                let dot = (0..<d).map { basis[r * d + $0] * basis[q * d + $0] }.reduce(0, +)
+                for i in 0..<d { basis[r * d + i] -= dot * basis[q * d + i] }
+            }
+            let norm = (0..<d).map { basis[r * d + $0] * basis[r * d + $0] }.reduce(0, +).squareRoot()
+            for i in 0..<d { basis[r * d + i] /= norm }
+        }
+        let scales: [Float] = [3, 2, 1]
+        var x = [Float](repeating: 0, count: count * d)
+        var sampleVariance = [Double](repeating: 0, count: 3)
+        for n in 0..<count {
+            for r in 0..<3 {
+                let a = scales[r] * rng.nextGaussian()
+                sampleVariance[r] += Double(a * a) / Double(count)
+                for i in 0..<d { x[n * d + i] += a * basis[r * d + i] }
+            }
+            for i in 0..<d { x[n * d + i] += 0.001 * rng.nextGaussian() + 5 }
+        }
+        let spectrum = EmbeddingSpectrum(x, count: count, d: d)
+        #expect(spectrum.eigenvalues.count == d)
+        for r in 0..<3 {
+            #expect(abs(spectrum.eigenvalues[r] - sampleVariance[r]) < 0.05 * sampleVariance[r],
+                    "eigenvalue \(r): \(spectrum.eigenvalues[r]) vs \(sampleVariance[r])")
+        }
+        #expect(spectrum.eigenvalues[3] < 1e-4)
+        #expect(spectrum.components(for: 0.5) == 1)
+        #expect(spectrum.components(for: 0.99) == 3)
+    }
+
+    @Test func jacobiMatchesAKnownMatrix() {
+        // [[2,1],[1,2]] has eigenvalues 3 and 1.
+        var a: [Double] = [2, 1, 1, 2]
+        let values = EmbeddingSpectrum.symmetricEigenvalues(&a, n: 2).sorted(by: >)
+        #expect(abs(values[0] - 3) < 1e-12 && abs(values[1] - 1) < 1e-12)
+    }
+}

@@ -95,6 +95,11 @@ enum SAECommand: Command {
         let d = model.spatial.configuration.embeddingDimension
         let count = train.tags.count
 
+        // Whether the embedding has room for many live latents at all.
+        let spectrum = EmbeddingSpectrum(train.embeddings, count: count, d: d)
+        let rank = EmbeddingRank(components90: spectrum.components(for: 0.90), components99: spectrum.components(for: 0.99),
+                                 components999: spectrum.components(for: 0.999))
+        Console.out("embedding: \(rank.components90) / \(rank.components99) / \(rank.components999) of \(d) principal directions carry 90% / 99% / 99.9% of the variance")
         let sae = SparseAutoencoder(inputSize: d, latentCount: latents, k: k, seed: seed)
         let steps = epochs * ((count + 255) / 256)
         let trainer = SAETrainer(model: sae, configuration: .init(
@@ -134,12 +139,13 @@ enum SAECommand: Command {
             var train: SAEMetrics, validation: SAEMetrics
             var detectorValidationAUC: Double?, splicedValidationAUC: Double?
             var labelled: Int, dead: Int
+            var embeddingRank: EmbeddingRank
         }
         let metrics = Metrics(latents: latents, k: k, epochs: epochs, trainingEmbeddings: count,
                               validationEmbeddings: validation.tags.count, train: trainMetrics, validation: heldOut,
                               detectorValidationAUC: originalAUC, splicedValidationAUC: splicedAUC,
                               labelled: dictionary.features.filter { $0.label != "unlabelled" && $0.label != "dead" }.count,
-                              dead: dictionary.features.filter { $0.label == "dead" }.count)
+                              dead: dictionary.features.filter { $0.label == "dead" }.count, embeddingRank: rank)
         try FileOutput.writeJSON(metrics, to: runDirectory + "/sae_metrics.json")
         Console.out(String(format: "SAE %d latents, k %d: explained variance %.4f (held out %.4f), L0 %.1f, dead %.1f%% (held out %.1f%%)",
                            latents, k, trainMetrics.explainedVariance, heldOut.explainedVariance, heldOut.l0,
@@ -161,6 +167,11 @@ enum SAECommand: Command {
         let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
         return "\(size)@\(Int(modified))"
     }
+}
+
+/// Principal directions needed for 90 / 99 / 99.9 % of the embedding's variance.
+private struct EmbeddingRank: Codable {
+    var components90: Int, components99: Int, components999: Int
 }
 
 /// Detector embeddings of sampled crops kept between `glassbox sae train` runs.
