@@ -92,8 +92,7 @@ public struct TrainingSampler: Sendable {
         let perImage = 3 * format.size * format.size
         let results = ResultSlots<TrainingPair>(count: pairs)
         DispatchQueue.concurrentPerform(iterations: pairs) { pair in
-            var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(pair))
-            results.set(pair, makeMaskedPair(using: &rng))
+            results.set(pair, self.pair(index: pair, ofBatchWithSeed: seed))
         }
         var inputs = [Float]()
         inputs.reserveCapacity(2 * pairs * perImage)
@@ -109,6 +108,13 @@ public struct TrainingSampler: Sendable {
             masks.append(contentsOf: item.fakeMaskGrid)
         }
         return (inputs, labels, tags, masks)
+    }
+
+    /// Pair `index` of `batch(pairs:seed:)` / `batchWithMasks(pairs:seed:)`, made again on its own
+    /// (each pair has its own generator), e.g. to show the crops behind a logged embedding.
+    public func pair(index: Int, ofBatchWithSeed seed: UInt64) -> TrainingPair {
+        var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index))
+        return makeMaskedPair(using: &rng)
     }
 
     /// One training pair with the fake's blend mask on the 8x8-cell grid.

@@ -53,6 +53,10 @@ public struct FeatureDictionary: Sendable, Equatable, Codable {
     public var k: Int
     public var sampleCount: Int
     public var features: [Feature]
+    /// How the samples were drawn, so that their images can be made again (for example
+    /// `{"sampler": "training pairs", "pairs": "6000", "seed": "3", "chunk": "64"}`); nil in
+    /// dictionaries written before it existed.
+    public var provenance: [String: String]?
 
     /// The feature with latent id `id`.
     public subscript(id: Int) -> Feature { features[id] }

@@ -8,7 +8,8 @@ import Synthesis
 enum SAECommand: Command {
     static let name = "sae"
     static let summary = "train the sparse autoencoder over the detector's embedding and label its features"
-    static let help = """
+    static var help: String { trainHelp + "\n" + SAEMontage.help }
+    static let trainHelp = """
     Usage: glassbox sae train [--weights FILE] [--run DIR] [--out FILE] [--pairs N] [--latents M] [--k K]
                               [--epochs E] [--seed S]
 
@@ -42,6 +43,19 @@ enum SAECommand: Command {
     """
 
     static func run(_ arguments: inout Arguments) throws {
+        switch arguments.firstPositional {
+        case "montage": try SAEMontage.run(&arguments)
+        case "train": try train(&arguments)
+        case let other?: throw CLIError.usage("unknown sae subcommand '\(other)': use train or montage")
+        case nil: throw CLIError.usage("say what to do: glassbox sae train | glassbox sae montage")
+        }
+    }
+
+    /// The sampling recipe of `collect`: embeddings are made in chunks of this many pairs, chunk `c`
+    /// from `sampler.batch(pairs:seed: seed + c * chunk)`, rows interleaved real, fake per pair.
+    static let pairsPerChunk = 64
+
+    static func train(_ arguments: inout Arguments) throws {
         let weights = try arguments.option("--weights") ?? Resources.detectorWeights
         let runDirectory = try arguments.option("--run") ?? "runs/detector"
         let out = try arguments.option("--out") ?? "weights/sae.safetensors"
@@ -74,7 +88,7 @@ enum SAECommand: Command {
                 return cached
             }
             let sampler = TrainingSampler(store: store, split: split, methods: methods)
-            let chunk = 64
+            let chunk = pairsPerChunk
             let bar = ProgressLine("embedding \(label) crops", total: pairs)
             var embeddings: [Float] = [], logits: [Double] = [], tags: [SampleTag] = []
             var done = 0
@@ -126,8 +140,10 @@ enum SAECommand: Command {
             SampleMetadata(tags: ["method": tag.method, "codec": codecBucket(tag.jpegQuality), "identity": tag.identity],
                            numeric: ["codecQuality": Double(tag.jpegQuality ?? 100)])
         }
-        let dictionary = try FeatureDictionary.build(sae: trained, embeddings: train.embeddings, count: count, metadata: metadata,
+        var dictionary = try FeatureDictionary.build(sae: trained, embeddings: train.embeddings, count: count, metadata: metadata,
                                                      readoutWeights: model.spatial.head.weight.value.scalars)
+        dictionary.provenance = ["sampler": "training pairs", "split": "train", "pairs": String(pairs), "seed": String(seed),
+                                 "pairsPerChunk": String(pairsPerChunk), "crops": fileStamp(storePath)]
         let outURL = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         try trained.save(to: outURL, extra: ["detector_sha256": (try? SHA256.hex(ofFile: weights)) ?? "unknown",
