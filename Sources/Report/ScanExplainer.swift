@@ -179,7 +179,7 @@ public struct ScanExplainer {
     }
 
     /// Positions of the `top` most suspicious frames, then the least suspicious one.
-    static func framesToExplain(_ frames: [FrameScore], top: Int, addLeast: Bool) -> [Int] {
+    public static func framesToExplain(_ frames: [FrameScore], top: Int, addLeast: Bool) -> [Int] {
         let order = frames.indices.sorted { (frames[$0].probability, -$0) > (frames[$1].probability, -$1) }
         var chosen = Array(order.prefix(top))
         if addLeast, let least = order.last, !chosen.contains(least) { chosen.append(least) }

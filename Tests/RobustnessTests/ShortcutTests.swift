@@ -44,15 +44,25 @@ struct ShortcutTests {
         #expect(a.reasons[0].contains("towards fake"))
     }
 
-    @Test("an already-unsure verdict stays unsure; a large spread without a flip still flags")
+    @Test("a large spread without a flip still flags")
     func spreadWithoutFlip() {
         let a = ShortcutAssessment(evidence: .init(originalProbability: 0.95, rungs: rungs([0.93, 0.8, 0.65, 0.6])))
         #expect(!a.verdictFlips)
         #expect(a.flag, "spread 0.35 is past the ladder's half point (0.25)")
         #expect(a.label == .fake)
         #expect(a.reasons.count == 1 && a.reasons[0].contains("moves by 0.35"))
+    }
+
+    @Test("an unsure verdict has no decision to flip: jitter across the threshold inside the band does not flag")
+    func unsureVerdictsDoNotFlip() {
         let b = ShortcutAssessment(evidence: .init(originalProbability: 0.55, rungs: rungs([0.45])))
-        #expect(b.verdictFlips && b.label == .unsure && b.originalLabel == .unsure)
+        #expect(!b.verdictFlips && b.label == .unsure && b.originalLabel == .unsure)
+        #expect(b.rungs[0].crossesThreshold, "the rung still records that it crossed")
+        #expect(!b.flag && b.reasons.isEmpty, "spread 0.10 is ladder component 0.125")
+        // A large move out of the band still counts, through the spread.
+        let c = ShortcutAssessment(evidence: .init(originalProbability: 0.45, rungs: rungs([0.5, 0.75])))
+        #expect(!c.verdictFlips && c.flag && c.label == .unsure)
+        #expect(c.reasons.count == 1 && c.reasons[0].contains("moves by 0.30"))
     }
 
     @Test("high block-grid energy alone raises the flag with its reason")

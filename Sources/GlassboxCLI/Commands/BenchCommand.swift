@@ -2,13 +2,15 @@ import Foundation
 import Detector
 import VideoIO
 
-/// `glassbox bench decode|nn`: throughput figures, printed, never asserted in tests.
+/// `glassbox bench decode|nn|faces|ig`: throughput figures, printed, never asserted in tests.
 enum BenchCommand: Command {
     static let name = "bench"
     static let summary = "measure decode and network throughput (against ffmpeg / for PyTorch comparison)"
     static let help = """
     Usage: glassbox bench decode FILE [--rounds N] [--json]
            glassbox bench nn [--batches 1,8,32] [--threads N] [--seconds S] [--json]
+           glassbox bench faces [FILE] [--frames N] [--rounds N] [--json]
+           glassbox bench ig [FILE] [--frames N] [--steps N] [--rounds N] [--weights FILE] [--json]
 
     decode  Decodes FILE to RGB with Glassbox's reader and with
             `ffmpeg -v error -i FILE -pix_fmt rgb24 -f rawvideo -y /dev/null`, alternating the two
@@ -17,12 +19,14 @@ enum BenchCommand: Command {
     nn      Images per second of the detector's spatial network on 128x128 crops: forward,
             forward plus input gradient, and a training step, at each batch size.
             bench/torch_reference.py prints PyTorch's figures for the same network.
+    \(BenchFaces.help)
+    \(BenchIG.help)
 
     Use a release build (swift build -c release) for figures worth quoting.
     """
 
     static func run(_ arguments: inout Arguments) throws {
-        guard let mode = arguments.firstPositional else { throw CLIError.usage("say what to measure: decode or nn") }
+        guard let mode = arguments.firstPositional else { throw CLIError.usage("say what to measure: decode, nn, faces or ig") }
         switch mode {
         case "decode":
             let rounds = try arguments.int("--rounds", default: 3, range: 1...100)
@@ -48,8 +52,12 @@ enum BenchCommand: Command {
             }
         case "nn":
             try runNetworkBench(&arguments)
+        case "faces":
+            try BenchFaces.run(&arguments)
+        case "ig":
+            try BenchIG.run(&arguments)
         default:
-            throw CLIError.usage("unknown benchmark '\(mode)': use decode or nn")
+            throw CLIError.usage("unknown benchmark '\(mode)': use decode, nn, faces or ig")
         }
     }
 }

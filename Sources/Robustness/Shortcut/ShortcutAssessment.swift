@@ -63,7 +63,8 @@ public struct ShortcutEvidence: Codable, Sendable, Equatable {
 /// 2. block-grid energy: attributions concentrated on the 8x8 coding grid;
 /// 3. codec-linked SAE features carrying the logit.
 ///
-/// When any rung crosses the threshold the verdict becomes ``VerdictLabel/unsure``, with the reason.
+/// When a rung crosses the threshold from a decided verdict, the verdict becomes
+/// ``VerdictLabel/unsure``, with the reason.
 public struct ShortcutAssessment: Codable, Sendable, Equatable {
     /// True when the verdict probably leans on a compression shortcut.
     public var flag: Bool
@@ -79,7 +80,9 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
     public var spread: Double
     /// Largest `|p(rung) − p(original)|`.
     public var maxShift: Double
-    /// True when some rung lands on the other side of the decision threshold.
+    /// True when the verdict was decided (`real` or `fake`) and some rung lands on the other side of
+    /// the decision threshold. An `unsure` verdict has no decision to flip: a p(fake) of 0.49 that
+    /// reads 0.51 after re-encoding is jitter inside the band, and its moves count through `spread`.
     public var verdictFlips: Bool
     /// The block-grid energy ratio used, if any.
     public var gridEnergyRatio: Double?
@@ -118,7 +121,7 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
         let all = [p0] + evidence.rungs.map(\.probability)
         spread = (all.max() ?? p0) - (all.min() ?? p0)
         maxShift = evidence.rungs.map { abs($0.probability - p0) }.max() ?? 0
-        verdictFlips = rungs.contains { $0.crossesThreshold }
+        verdictFlips = (originalLabel == .real || originalLabel == .fake) && rungs.contains { $0.crossesThreshold }
         gridEnergyRatio = evidence.gridEnergyRatio
         codecFeatureShare = evidence.codecFeatureShare
 
@@ -164,7 +167,7 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
             reasons.append("moderate signals together reach score \(f(score)): \(parts.joined(separator: ", "))")
         }
         self.reasons = reasons
-        if verdictFlips && (originalLabel == .real || originalLabel == .fake) {
+        if verdictFlips {
             label = .unsure
         } else {
             label = originalLabel
