@@ -29,6 +29,9 @@ public struct DecodeBenchmark: Codable, Sendable, Equatable {
     public var ffmpegCommand: [String]
     /// Why the ffmpeg side is missing, if it is.
     public var ffmpegNote: String?
+    /// Peak resident memory of this process after the benchmark, in MiB (`getrusage` `ru_maxrss`):
+    /// decoding streams frame by frame, so it should not grow with the video's length.
+    public var peakResidentMiB: Double?
 }
 
 /// Times decode+RGB of every frame with ``VideoReader`` and with
@@ -87,7 +90,19 @@ public func benchmarkDecode(path: String, rounds: Int = 3, ffmpegExecutable: Str
                            oursSeconds: ours, ffmpegSeconds: theirs, oursFPS: oursFPS, ffmpegFPS: ffmpegFPS,
                            ratio: ffmpegFPS.map { oursFPS / $0 }, oursCPUSeconds: oursCPU, ffmpegCPUSeconds: theirsCPU,
                            cpuRatio: theirsCPU.isEmpty ? nil : median(theirsCPU) / median(oursCPU),
-                           ffmpegCommand: command, ffmpegNote: note)
+                           ffmpegCommand: command, ffmpegNote: note, peakResidentMiB: peakResidentMiB())
+}
+
+/// This process's peak resident set size in MiB (Linux reports `ru_maxrss` in KiB).
+public func peakResidentMiB() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / (1024 * 1024)
+    #endif
 }
 
 private func seconds(_ duration: Duration) -> Double {

@@ -15,7 +15,8 @@ enum BenchCommand: Command {
     decode  Decodes FILE to RGB with Glassbox's reader and with
             `ffmpeg -v error -i FILE -pix_fmt rgb24 -f rawvideo -y /dev/null`, alternating the two
             for N rounds (default 3) in the same run, and prints the median frames per second of
-            each and their ratio (ours / ffmpeg).
+            each and their ratio (ours / ffmpeg), and this process's peak resident memory.
+            bench/long-decode.sh makes a 10-minute 1080p clip and runs this on it.
     nn      Images per second of the detector's spatial network on 128x128 crops: forward,
             forward plus input gradient, and a training step, at each batch size.
             bench/torch_reference.py prints PyTorch's figures for the same network.
@@ -49,6 +50,7 @@ enum BenchCommand: Command {
                     Console.out(String(format: "  CPU ratio %8.2fx (ffmpeg CPU seconds / ours per frame; steadier on a shared machine)", cpu))
                 }
                 if let note = result.ffmpegNote { Console.out("  note: \(note)") }
+                if let rss = result.peakResidentMiB { Console.out(String(format: "  peak RSS  %8.0f MiB (this process)", rss)) }
             }
         case "nn":
             try runNetworkBench(&arguments)
