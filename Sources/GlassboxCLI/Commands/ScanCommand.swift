@@ -111,7 +111,7 @@ enum ScanCommand: Command {
             FileHandle.standardOutput.write(data)
         } else {
             try FileOutput.write(data, to: documentPath)
-            Console.out("  explanation document: \(documentPath)")
+            Console.out(noExplain ? "  scan document (no explanation): \(documentPath)" : "  explanation document: \(documentPath)")
         }
     }
 
