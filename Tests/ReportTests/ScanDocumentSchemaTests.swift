@@ -34,7 +34,7 @@ struct ScanDocumentSchemaTests {
         try #require(FileManager.default.fileExists(atPath: video), "Samples/real/single_face.mp4 is committed")
         let model = Self.tinyModel()
         let scanner = VideoScanner(model: model, detector: try FaceDetector.standard())
-        let scan = try scanner.scan(path: video, options: ScanOptions(sampling: .init(sampling: .evenlySpaced(6))))
+        let scan = try scanner.scan(path: video, options: ScanOptions(sampling: .init(sampling: .evenlySpaced(6)), keepsCodecWindows: true))
         #expect(!scan.tracks.isEmpty, "the sample clip shows a face")
 
         let folder = try temporaryDirectory()

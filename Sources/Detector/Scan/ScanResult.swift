@@ -63,4 +63,8 @@ public struct TrackEvidence: Sendable {
     public var crops: [RGBImage]
     /// `[frames, embeddingSize]` row-major.
     public var embeddings: [Float]
+    /// The face's region of the scanned frames on the frame's codec grid, when the scan kept them
+    /// (``ScanOptions/keepsCodecWindows``): at most ``ScanOptions/maxCodecWindows`` per track,
+    /// evenly spread over its frames.
+    public var codecWindows: [CodecWindow]?
 }

@@ -9,9 +9,14 @@ public struct ScanOptions: Sendable {
     public var sampling: SamplingOptions?
     /// Crops scored per network call.
     public var batchSize: Int = 16
+    /// Keep each track's ``CodecWindow``s (for the quality ladder of the shortcut check).
+    public var keepsCodecWindows = false
+    /// Most windows kept per track: memory stays bounded whatever the sampling.
+    public static let maxCodecWindows = 64
 
-    public init(sampling: SamplingOptions? = nil) {
+    public init(sampling: SamplingOptions? = nil, keepsCodecWindows: Bool = false) {
         self.sampling = sampling
+        self.keepsCodecWindows = keepsCodecWindows
     }
 
     /// Four frames a second, spread evenly, at least 8 and at most 64: enough for the tracker to
@@ -49,7 +54,8 @@ public struct VideoScanner: Sendable {
         let info = reader.info
         let sampling = options.sampling ?? ScanOptions.defaultSampling(for: info)
         let planned = Self.plannedFrames(sampling, info: info)
-        var accumulator = TrackAccumulator(scanner: self)
+        var accumulator = TrackAccumulator(scanner: self, windowStride: options.keepsCodecWindows
+                                           ? max(1, (planned + ScanOptions.maxCodecWindows - 1) / ScanOptions.maxCodecWindows) : nil)
         try reader.forEachFrame(sampling) { frame in
             accumulator.add(frame)
             progress(accumulator.sampled, planned)
@@ -62,9 +68,11 @@ public struct VideoScanner: Sendable {
     /// - Parameters:
     ///   - frames: the sampled frames in order.
     ///   - info: the video they came from (for the report).
+    ///   - keepsCodecWindows: keep the tracks' ``CodecWindow``s (see ``ScanOptions``).
     public func scan(frames: [VideoFrame], info: VideoInfo, sampling: SamplingOptions = SamplingOptions(),
-                     batchSize: Int = 16) -> VideoScan {
-        var accumulator = TrackAccumulator(scanner: self)
+                     batchSize: Int = 16, keepsCodecWindows: Bool = false) -> VideoScan {
+        var accumulator = TrackAccumulator(scanner: self, windowStride: keepsCodecWindows
+                                           ? max(1, (frames.count + ScanOptions.maxCodecWindows - 1) / ScanOptions.maxCodecWindows) : nil)
         for frame in frames { accumulator.add(frame) }
         return accumulator.finish(info: info, sampling: sampling, batchSize: batchSize)
     }
@@ -74,11 +82,15 @@ public struct VideoScanner: Sendable {
         let scanner: VideoScanner
         var tracker = FaceTracker()
         var crops: [Int: [(score: FrameScore, crop: RGBImage)]] = [:]
+        /// Every `windowStride`-th crop of a track keeps its codec window; nil keeps none.
+        let windowStride: Int?
+        var windows: [Int: [CodecWindow]] = [:]
         var sampled = 0
         var framesWithFace = Set<Int>()
 
-        init(scanner: VideoScanner) {
+        init(scanner: VideoScanner, windowStride: Int? = nil) {
             self.scanner = scanner
+            self.windowStride = windowStride
         }
 
         mutating func add(_ frame: VideoFrame) {
@@ -89,6 +101,11 @@ public struct VideoScanner: Sendable {
                 let (crop, cropBox) = alignedCrop(frame.image, box: face.observation.box, margin: format.margin, size: format.size)
                 let score = FrameScore(index: frame.index, timeSeconds: frame.timeSeconds, box: face.observation.box,
                                        cropBox: cropBox, logit: 0, probability: 0)
+                let position = crops[face.trackID]?.count ?? 0
+                if let stride = windowStride, position % stride == 0,
+                   windows[face.trackID, default: []].count < ScanOptions.maxCodecWindows {
+                    windows[face.trackID, default: []].append(CodecWindow(frame: frame.image, cropBox: cropBox, position: position))
+                }
                 crops[face.trackID, default: []].append((score, crop))
                 framesWithFace.insert(frame.index)
             }
@@ -99,7 +116,9 @@ public struct VideoScanner: Sendable {
             var tracks: [TrackVerdict] = []
             var evidence: [TrackEvidence] = []
             for id in crops.keys.sorted() where kept.contains(id) {
-                let (verdict, trackEvidence) = scanner.score(trackID: id, items: crops[id]!, batchSize: batchSize)
+                let (verdict, scored) = scanner.score(trackID: id, items: crops[id]!, batchSize: batchSize)
+                var trackEvidence = scored
+                if windowStride != nil { trackEvidence.codecWindows = windows[id] ?? [] }
                 tracks.append(verdict)
                 evidence.append(trackEvidence)
             }

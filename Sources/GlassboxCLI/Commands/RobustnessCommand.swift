@@ -28,7 +28,7 @@ enum RobustnessCommand: Command {
                              (default: h264, jpeg, downscale, blur, noise, saturation, 3 levels each)
       --frames N             frames per clip, spread evenly (default 8)
       --threads N            clips scored at once (default 2)
-      --shortcut MODE        where to run the shortcut check (quality ladder on the clip's crops):
+      --shortcut MODE        where to run the shortcut check (quality ladders on the face region of the frames and on the crops):
                              clean = unperturbed clips only (default), all = every cell (slow),
                              none = skip
       --weights FILE         detector (default weights/detector.safetensors)
@@ -67,13 +67,14 @@ enum RobustnessCommand: Command {
             let info = VideoInfo(path: "", container: "frames", codec: "rgb", width: images.first?.width ?? 0,
                                  height: images.first?.height ?? 0, fps: 25, durationSeconds: Double(images.count) / 25,
                                  frameCount: images.count, frameCountIsEstimated: false, bitRate: nil, rotationDegrees: 0)
-            let scan = scanner.scan(frames: videoFrames, info: info)
+            let checksShortcut = shortcutMode == "all" || (shortcutMode == "clean" && perturbation.isIdentity)
+            let scan = scanner.scan(frames: videoFrames, info: info, keepsCodecWindows: checksShortcut)
             // A clip without a face has no verdict: score it as the threshold (neither side) and say so.
             guard let probability = scan.verdict.probability else {
                 return ItemScore(probability: model.rule.threshold, shortcutFlag: nil)
             }
             var flag: Bool?
-            if shortcutMode == "all" || (shortcutMode == "clean" && perturbation.isIdentity) {
+            if checksShortcut {
                 flag = try check.check(scan: scan, maps: [:], codecFeatureShare: nil)?.shortcut.flag
             }
             return ItemScore(probability: probability, shortcutFlag: flag)

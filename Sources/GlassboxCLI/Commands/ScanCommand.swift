@@ -133,9 +133,12 @@ enum ScanCommand: Command {
     }
 
     /// Scans one file with a progress line sized by the scanner's plan, and builds its document.
-    static func scanWithDocument(_ path: String, context: Context) throws -> (scan: VideoScan, document: ScanDocument) {
+    /// - Parameter keepsCodecWindows: keep the frame windows the shortcut check re-encodes.
+    static func scanWithDocument(_ path: String, context: Context,
+                                 keepsCodecWindows: Bool = false) throws -> (scan: VideoScan, document: ScanDocument) {
         var bar: ProgressLine?
-        let scan = try context.scanner.scan(path: path, options: ScanOptions(sampling: context.sampling)) { current, planned in
+        let options = ScanOptions(sampling: context.sampling, keepsCodecWindows: keepsCodecWindows)
+        let scan = try context.scanner.scan(path: path, options: options) { current, planned in
             if bar == nil { bar = ProgressLine("scanning \(URL(fileURLWithPath: path).lastPathComponent)", total: planned) }
             bar?.set(done: current)
         }
@@ -149,7 +152,7 @@ enum ScanCommand: Command {
     /// when the quality ladder flips it.
     static func scanAndExplain(_ path: String, context: Context, saePath: String, outputStem: String,
                                documentDirectory: String) throws -> ScanDocument {
-        let (scan, scanned) = try scanWithDocument(path, context: context)
+        let (scan, scanned) = try scanWithDocument(path, context: context, keepsCodecWindows: true)
         var document = scanned
         guard !scan.tracks.isEmpty else { return document }
         var sae: SparseAutoencoder?
