@@ -83,7 +83,7 @@ public enum SupervisedCorpus {
     public static func build(_ items: [Item], cache: VideoCropCache,
                              progress: (Int, Int, String, Int, Bool) -> Void = { _, _, _, _, _ in },
                              skipped: (String) -> Void = { _ in }) -> (CropStore, [String]) {
-        var store = CropStore(size: cache.extractor.storeSize)
+        var store = CropStore(size: cache.cropper.storeSize)
         var problems: [String] = []
         for (position, item) in items.enumerated() {
             var found = 0, cached = false

@@ -12,15 +12,15 @@ import VideoIO
 /// so a rerun retries it.
 public struct VideoCropCache {
     public let folder: String
-    public let extractor: CropExtractor
+    public let cropper: FaceCropper
     public let faces: FaceSource
     /// Frames sampled per video, evenly spread over its duration.
     public let framesPerVideo: Int
 
-    public init(folder: String, extractor: CropExtractor, faces: FaceSource, framesPerVideo: Int) {
+    public init(folder: String, cropper: FaceCropper = FaceCropper(), faces: FaceSource, framesPerVideo: Int) {
         precondition(framesPerVideo >= 1, "framesPerVideo must be at least 1")
         self.folder = folder
-        self.extractor = extractor
+        self.cropper = cropper
         self.faces = faces
         self.framesPerVideo = framesPerVideo
     }
@@ -32,15 +32,15 @@ public struct VideoCropCache {
     /// - Throws: when the file is missing or cannot be decoded (nothing is cached then).
     public func crops(of path: String) throws -> (store: CropStore, cached: Bool) {
         let file = try cacheFile(for: path)
-        if FileManager.default.fileExists(atPath: file), let store = try? CropStore.read(from: file), store.size == extractor.storeSize {
+        if FileManager.default.fileExists(atPath: file), let store = try? CropStore.read(from: file), store.size == cropper.storeSize {
             return (store, true)
         }
-        var store = CropStore(size: extractor.storeSize)
-        let found: [CropExtractor.VideoCrop]
+        var store = CropStore(size: cropper.storeSize)
+        let found: [FaceCropper.VideoCrop]
         if CropExtractor.isStill(path) {
-            found = try extractor.stillCrop(path: path, faces: faces).map { [$0] } ?? []
+            found = try cropper.stillCrop(path: path, faces: faces).map { [$0] } ?? []
         } else {
-            found = try extractor.trackedCrops(path: path, sampling: SamplingOptions(sampling: .evenlySpaced(framesPerVideo)),
+            found = try cropper.trackedCrops(path: path, sampling: SamplingOptions(sampling: .evenlySpaced(framesPerVideo)),
                                                faces: faces)
         }
         for item in found {
@@ -56,7 +56,7 @@ public struct VideoCropCache {
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let key = "\(path)|\(size)|\(modified)|\(framesPerVideo)|\(extractor.storeSize)|\(extractor.storeMargin)"
+        let key = "\(path)|\(size)|\(modified)|\(framesPerVideo)|\(cropper.storeSize)|\(cropper.storeMargin)"
         return folder + "/" + String(format: "%016llx", SetSplit.stableHash(key)) + ".gbcrops"
     }
 }

@@ -113,6 +113,11 @@ public final class DetectorTrainer {
     public var progress: (Int, Int, String) -> Void = { _, _, _ in }
     /// Return the last step's weights instead of the best validation AUC's.
     public var keepLast = false
+    /// Batch-norm recalibration batches before each validation and before the last one; pairs of
+    /// the fixed training probe. Fixed for real runs; tests shrink them (unoptimised debug builds).
+    var recalibrationBatches = (validation: 16, final: 64)
+    var trainProbePairs = 64
+    var temporalValidationPairs = 32
 
     public init(configuration: TrainingConfiguration, store: CropStore, runDirectory: String) {
         self.configuration = configuration
@@ -133,7 +138,8 @@ public final class DetectorTrainer {
     var bestPath: String { runDirectory + "/best.safetensors" }
 
     /// The training and validation samplers of the configured mode.
-    func makeSamplers() throws -> (train: any PairSampler, validation: any PairSampler) {
+    /// - Throws: `TrainingError.noData` when a side lacks crops (or, supervised, reals or fakes).
+    public func makeSamplers() throws -> (train: any PairSampler, validation: any PairSampler) {
         let config = configuration
         let format = InputFormat(size: config.network.inputSize)
         func realOnly(_ split: DataSplit) -> TrainingSampler {
@@ -204,7 +210,7 @@ public final class DetectorTrainer {
 
         // A fixed validation set: the same pairs at every validation, from validation identities only.
         let validation = validationSampler.pairBatch(pairs: config.validationPairs, seed: config.seed &+ 1_000_003)
-        let trainProbe = trainSampler.pairBatch(pairs: 64, seed: config.seed &+ 2_000_029)
+        let trainProbe = trainSampler.pairBatch(pairs: trainProbePairs, seed: config.seed &+ 2_000_029)
         let boundary = config.boundaryLossWeight > 0
             ? BoundaryHeadStep(network: model.spatial, weight: config.boundaryLossWeight, seed: config.seed &+ 11) : nil
         let optimizer = AdamW(parameters: boundary?.parameters ?? model.spatial.parameters, learningRate: config.learningRate,
@@ -233,7 +239,7 @@ public final class DetectorTrainer {
             state.step += 1
             progress(state.step, config.steps, String(format: "loss %.4f", loss))
             if state.step % config.validateEvery == 0 || state.step == config.steps {
-                recalibrate(model: model, sampler: trainSampler, batches: state.step == config.steps ? 64 : 16, seed: UInt64(state.step))
+                recalibrate(model: model, sampler: trainSampler, batches: state.step == config.steps ? recalibrationBatches.final : recalibrationBatches.validation, seed: UInt64(state.step))
                 let point = validate(model: model, validation: validation, trainProbe: trainProbe, step: state.step,
                                      trainLoss: lossSum / Double(max(lossCount, 1)),
                                      seconds: priorSeconds + Date().timeIntervalSince(started))
@@ -376,7 +382,7 @@ public final class DetectorTrainer {
             progress(step + 1, config.temporalSteps, String(format: "temporal loss %.4f", loss))
         }
         guard validationClips.hasSequences else { return nil }
-        let validation = validationClips.batch(pairs: 32, seed: config.seed &+ 77_777)
+        let validation = validationClips.batch(pairs: temporalValidationPairs, seed: config.seed &+ 77_777)
         let logits = model.temporal.forward(embed(validation), training: false).scalars.map(Double.init)
         let auc = BinaryMetrics.areaUnderROC(scores: logits, labels: validation.labels.map { Int($0) })
         log(String(format: "temporal head: validation clip AUC %.4f", auc ?? .nan))
