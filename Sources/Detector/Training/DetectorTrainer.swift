@@ -205,6 +205,8 @@ public final class DetectorTrainer {
                 log("resuming from step \(state.step) (\(runDirectory))")
             } else {
                 log("configuration changed: starting over in \(runDirectory)")
+                // The old run's best weights belong to another configuration.
+                try? FileManager.default.removeItem(atPath: bestPath)
             }
         }
 
