@@ -103,7 +103,9 @@ public enum SupervisedCorpus {
                     return record
                 }
             } catch {
-                problems.append("\(item.path): cannot be read, skipped: \(error)")
+                // Video errors already start with the path; say it once.
+                let reason = "\(error)".replacingOccurrences(of: item.path + ": ", with: "")
+                problems.append("\(item.path): cannot be read, skipped: \(reason)")
                 skipped(problems.last!)
             }
             progress(position + 1, items.count, item.path, found, cached)
