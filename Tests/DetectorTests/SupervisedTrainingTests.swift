@@ -161,6 +161,13 @@ struct SupervisedTrainingTests {
         #expect(store.count == 6 * 6, "six good videos of six frames each")
         #expect(Set(store.records.map(\.label)) == ["real", "swapA"])
         try SupervisedCorpus.checkCrops(store, set: root)
+        let summary = SupervisedCorpus.summary(of: store, items: items, skipped: skipped, set: root, validationSet: nil,
+                                               validationFraction: 0.3, framesPerVideo: 6)
+        let videoCount = summary.videos.values.flatMap(\.values).reduce(0, +)
+        #expect(videoCount == 6)
+        #expect(summary.videos["validation"]?["real"] == summary.validationGroups.count)
+        #expect(summary.crops["train"]?["swapA"] == 6 * (3 - summary.validationGroups.count))
+        #expect(summary.skipped == skipped)
 
         // Second pass: every good video from the cache; the corrupt one is retried and skipped again.
         cachedCount = 0
