@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "FacesTests", dependencies: ["Faces", "Imaging"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
-        .testTarget(name: "DetectorTests", dependencies: ["Detector", "NN", "Tensor", "Imaging", "Faces"]),
+        .testTarget(name: "DetectorTests", dependencies: ["Detector", "NN", "Tensor", "Synthesis", "VideoIO", "Imaging", "Faces"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "VideoIO", "Imaging"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "Imaging"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness"]),

@@ -49,15 +49,8 @@ public struct CropExtractor {
         ["jpg", "jpeg", "png", "bmp", "webp"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
     }
 
-    /// The stored crop of a face and the face box in the crop's coordinates.
-    func cut(_ image: RGBImage, face: Box) -> (RGBImage, Box) {
-        let window = face.squared(scale: storeMargin)
-        let crop = image.resampled(box: window, width: storeSize, height: storeSize)
-        let scale = Double(storeSize) / window.width
-        let inside = Box(x: (face.x - window.x) * scale, y: (face.y - window.y) * scale,
-                         width: face.width * scale, height: face.height * scale)
-        return (crop, inside)
-    }
+    /// The crop geometry of this extractor.
+    public var cropper: FaceCropper { FaceCropper(storeSize: storeSize, storeMargin: storeMargin) }
 
     func extractStill(_ source: CorpusSource, into store: inout CropStore) throws {
         let image = try loadImage(path: source.path)
@@ -68,7 +61,7 @@ public struct CropExtractor {
         faces.sort { (Int($0.centerY / rowHeight), $0.centerX) < (Int($1.centerY / rowHeight), $1.centerX) }
         if !source.isGroupPhoto, let largest = faces.max(by: { $0.area < $1.area }) { faces = [largest] }
         for (index, face) in faces.enumerated() {
-            let (crop, inside) = cut(image, face: face)
+            let (crop, inside) = cropper.cut(image, face: face)
             let identity = source.isGroupPhoto ? "\(source.identity)-face\(index)" : source.identity
             store.append(crop, record: CropRecord(identity: identity, split: source.split(ofGroupFace: index),
                                                   source: source.path, frameIndex: 0, faceBox: inside))
@@ -76,22 +69,12 @@ public struct CropExtractor {
     }
 
     func extractVideo(_ source: CorpusSource, into store: inout CropStore) throws {
-        let reader = try VideoReader(path: source.path)
-        var tracker = FaceTracker()
-        var frames: [Int: RGBImage] = [:]
-        try reader.forEachFrame(SamplingOptions(sampling: .everyNth(max(1, source.frameStride)))) { frame in
-            _ = tracker.update(frameIndex: frame.index, image: frame.image, detector: detector)
-            frames[frame.index] = frame.image
-            return true
-        }
-        // One person per training video: keep the longest track, and only frames where the
-        // detector itself fired (not coasted boxes), so every crop holds a face.
-        guard let track = tracker.finish().max(by: { $0.observations.count < $1.observations.count }) else { return }
-        for observation in track.observations where observation.detected {
-            guard let image = frames[observation.frameIndex] else { continue }
-            let (crop, inside) = cut(image, face: observation.box)
-            store.append(crop, record: CropRecord(identity: source.identity, split: source.split, source: source.path,
-                                                  frameIndex: observation.frameIndex, faceBox: inside))
+        let crops = try cropper.trackedCrops(path: source.path, sampling: SamplingOptions(sampling: .everyNth(max(1, source.frameStride))),
+                                     faces: .detector(detector))
+        for item in crops {
+            store.append(item.crop, record: CropRecord(identity: source.identity, split: source.split, source: source.path,
+                                                       frameIndex: item.frameIndex, faceBox: item.faceBox))
         }
     }
+
 }

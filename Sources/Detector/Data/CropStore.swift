@@ -48,6 +48,16 @@ public struct CropStore: Sendable {
         pixels.append(contentsOf: crop.pixels)
     }
 
+    /// Appends every crop of another store of the same size, with its record rewritten.
+    /// - Parameters:
+    ///   - other: the store to copy from.
+    ///   - relabel: the record to store for each of `other`'s records.
+    public mutating func append(contentsOf other: CropStore, relabel: (CropRecord) -> CropRecord) {
+        precondition(other.size == size, "crop stores differ in crop size: \(other.size) vs \(size)")
+        records.append(contentsOf: other.records.map(relabel))
+        pixels.append(contentsOf: other.pixels)
+    }
+
     /// The crop at `index` as an image.
     public func image(at index: Int) -> RGBImage {
         let stride = size * size * 3

@@ -23,7 +23,7 @@ public struct SequenceSampler: Sendable {
         self.methods = methods
         self.format = format
         var bySource: [String: [Int]] = [:]
-        for index in store.indices(in: split) { bySource[store.records[index].source, default: []].append(index) }
+        for index in store.indices(in: split) where store.records[index].label == "real" { bySource[store.records[index].source, default: []].append(index) }
         clips = bySource.keys.sorted().compactMap { key in
             let indices = bySource[key]!.sorted { store.records[$0].frameIndex < store.records[$1].frameIndex }
             return indices.count >= frames ? indices : nil

@@ -59,7 +59,8 @@ public struct TrainingSampler: Sendable {
     public init(store: CropStore, split: DataSplit, methods: [ManipulationMethod], format: InputFormat = InputFormat()) {
         precondition(!methods.isEmpty, "a training sampler needs at least one manipulation method")
         self.store = store
-        self.indices = store.indices(in: split)
+        // Only real crops: a supervised store also holds a set's fakes, which must not be faked again.
+        self.indices = store.indices(in: split).filter { store.records[$0].label == "real" }
         self.methods = methods
         self.format = format
         var groups: [String: [Int]] = [:]

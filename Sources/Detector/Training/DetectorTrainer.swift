@@ -31,8 +31,23 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var boundaryLossWeight: Float = 1
     public var seed: UInt64 = 1
     public var network = SpatialNetworkConfiguration()
+    /// Where fakes come from; nil means `.realOnly` (and is what files written before supervised
+    /// mode existed decode to, so their runs still resume).
+    public var mode: TrainingMode?
+    /// Supervised mode only: share of each batch's pairs that are pseudo-fakes made from the set's
+    /// own real crops (as in real-only mode) instead of the set's fakes; nil or 0 for none.
+    public var selfBlendShare: Double?
 
     public init() {}
+}
+
+/// Where a training run's fakes come from.
+public enum TrainingMode: String, Codable, Sendable {
+    /// Pseudo-fakes made on the fly from real crops (`TrainingSampler`).
+    case realOnly
+    /// A labelled set's own fakes (`SupervisedSampler`), from a crop store whose records carry
+    /// `label` "real" or a method name.
+    case supervised
 }
 
 /// One validation point of the training history.
@@ -67,19 +82,42 @@ public struct TrainingMetrics: Codable, Sendable {
     public var temporalValidationAUC: Double?
     public var trainingSeconds: Double
     public var threads: Int
+    /// The step whose weights were calibrated and written: the best validation AUC's (default) or
+    /// the last step's (`keepLast`).
+    public var selectedStep: Int
+    /// `"best"` or `"last"`.
+    public var selection: String
+    /// The best validation AUC of the run and its step (nil when no validation had an AUC).
+    public var bestValidationAUC: Double?
+    public var bestStep: Int?
+    /// The validation AUC at the last step.
+    public var finalValidationAUC: Double?
+    /// Supervised mode: the set, the split and what was skipped (filled in by the caller).
+    public var supervisedData: SupervisedCorpus.Summary?
 }
 
-/// Trains the detector from real crops and pseudo-fakes made on the fly (real-only mode).
+/// Trains the detector from real crops and pseudo-fakes made on the fly (real-only mode), or from a
+/// labelled set's real and fake crops (supervised mode; see `TrainingConfiguration.mode`).
 ///
 /// Checkpoints (`checkpoint.safetensors` + `state.json`) are written to the run folder every
 /// `validateEvery` steps; a new run in the same folder resumes from them. AdamW's moment
 /// estimates are not checkpointed, so a resumed run restarts them (a brief warm-up is re-run).
+/// The weights of the best validation AUC so far are kept as `best.safetensors` (recorded in the
+/// state, so a resumed run keeps them), and by default they, not the last weights, are calibrated
+/// and returned.
 public final class DetectorTrainer {
     public let configuration: TrainingConfiguration
     public let store: CropStore
     public let runDirectory: String
     public var log: (String) -> Void = { print($0) }
     public var progress: (Int, Int, String) -> Void = { _, _, _ in }
+    /// Return the last step's weights instead of the best validation AUC's.
+    public var keepLast = false
+    /// Batch-norm recalibration batches before each validation and before the last one; pairs of
+    /// the fixed training probe. Fixed for real runs; tests shrink them (unoptimised debug builds).
+    var recalibrationBatches = (validation: 16, final: 64)
+    var trainProbePairs = 64
+    var temporalValidationPairs = 32
 
     public init(configuration: TrainingConfiguration, store: CropStore, runDirectory: String) {
         self.configuration = configuration
@@ -92,23 +130,67 @@ public final class DetectorTrainer {
         var history: [ValidationPoint]
         var configuration: TrainingConfiguration
         var elapsedSeconds: Double
+        /// The best validation so far, whose weights are at `bestPath` (nil in older state files).
+        var best: BestCheckpoint?
     }
 
     var checkpointPath: String { runDirectory + "/checkpoint.safetensors" }
+    var bestPath: String { runDirectory + "/best.safetensors" }
+
+    /// The training and validation samplers of the configured mode.
+    /// - Throws: `TrainingError.noData` when a side lacks crops (or, supervised, reals or fakes).
+    public func makeSamplers() throws -> (train: any PairSampler, validation: any PairSampler) {
+        let config = configuration
+        let format = InputFormat(size: config.network.inputSize)
+        func realOnly(_ split: DataSplit) -> TrainingSampler {
+            var sampler = TrainingSampler(store: store, split: split, methods: config.methods, format: format)
+            sampler.jpegProbability = config.jpegProbability
+            sampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
+            return sampler
+        }
+        switch config.mode ?? .realOnly {
+        case .realOnly:
+            let train = realOnly(.train), validation = realOnly(.validation)
+            guard !train.indices.isEmpty else { throw TrainingError.noData("no training crops") }
+            guard !validation.indices.isEmpty else { throw TrainingError.noData("no validation crops") }
+            return (train, validation)
+        case .supervised:
+            var train = SupervisedSampler(store: store, split: .train, format: format)
+            var validation = SupervisedSampler(store: store, split: .validation, format: format)
+            train.jpegProbability = config.jpegProbability
+            validation.jpegProbability = config.jpegProbability
+            guard train.hasBothLabels else { throw TrainingError.noData("training needs crops of both real and fake videos") }
+            guard validation.hasBothLabels else { throw TrainingError.noData("validation needs crops of both real and fake videos") }
+            // Self-blended pseudo-fakes of the set's reals go into training only: validation measures the set's own fakes.
+            if let share = config.selfBlendShare, share > 0 {
+                let pseudo = realOnly(.train)
+                guard !pseudo.indices.isEmpty else { throw TrainingError.noData("no real training crops to self-blend") }
+                return (MixedPairSampler(primary: train, secondary: pseudo, secondaryShare: share), validation)
+            }
+            return (train, validation)
+        }
+    }
+
+    /// The temporal head's sequence samplers of the configured mode.
+    func makeSequenceSamplers() -> (train: any SequencePairSampler, validation: any SequencePairSampler) {
+        let config = configuration
+        let format = InputFormat(size: config.network.inputSize)
+        switch config.mode ?? .realOnly {
+        case .realOnly:
+            return (SequenceSampler(store: store, split: .train, frames: config.temporalFrames, methods: config.methods, format: format),
+                    SequenceSampler(store: store, split: .validation, frames: config.temporalFrames, methods: config.methods, format: format))
+        case .supervised:
+            return (SupervisedSequenceSampler(store: store, split: .train, frames: config.temporalFrames, format: format),
+                    SupervisedSequenceSampler(store: store, split: .validation, frames: config.temporalFrames, format: format))
+        }
+    }
     var statePath: String { runDirectory + "/state.json" }
 
     /// Runs (or resumes) training and returns the calibrated model and its metrics.
     public func run() throws -> (DetectorModel, TrainingMetrics) {
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         let config = configuration
-        var trainSampler = TrainingSampler(store: store, split: .train, methods: config.methods)
-        trainSampler.jpegProbability = config.jpegProbability
-        trainSampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
-        var validationSampler = TrainingSampler(store: store, split: .validation, methods: config.methods)
-        validationSampler.jpegProbability = config.jpegProbability
-        validationSampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
-        guard !trainSampler.indices.isEmpty else { throw TrainingError.noData("no training crops") }
-        guard !validationSampler.indices.isEmpty else { throw TrainingError.noData("no validation crops") }
+        let (trainSampler, validationSampler) = try makeSamplers()
 
         var model = DetectorModel(spatial: SpatialNetwork(configuration: config.network, seed: config.seed),
                                   temporal: TemporalHead(configuration: .init(embeddingDimension: config.network.embeddingDimension),
@@ -123,12 +205,14 @@ public final class DetectorTrainer {
                 log("resuming from step \(state.step) (\(runDirectory))")
             } else {
                 log("configuration changed: starting over in \(runDirectory)")
+                // The old run's best weights belong to another configuration.
+                try? FileManager.default.removeItem(atPath: bestPath)
             }
         }
 
         // A fixed validation set: the same pairs at every validation, from validation identities only.
-        let validation = validationSampler.batch(pairs: config.validationPairs, seed: config.seed &+ 1_000_003)
-        let trainProbe = trainSampler.batch(pairs: 64, seed: config.seed &+ 2_000_029)
+        let validation = validationSampler.pairBatch(pairs: config.validationPairs, seed: config.seed &+ 1_000_003)
+        let trainProbe = trainSampler.pairBatch(pairs: trainProbePairs, seed: config.seed &+ 2_000_029)
         let boundary = config.boundaryLossWeight > 0
             ? BoundaryHeadStep(network: model.spatial, weight: config.boundaryLossWeight, seed: config.seed &+ 11) : nil
         let optimizer = AdamW(parameters: boundary?.parameters ?? model.spatial.parameters, learningRate: config.learningRate,
@@ -157,7 +241,7 @@ public final class DetectorTrainer {
             state.step += 1
             progress(state.step, config.steps, String(format: "loss %.4f", loss))
             if state.step % config.validateEvery == 0 || state.step == config.steps {
-                recalibrate(model: model, sampler: trainSampler, batches: state.step == config.steps ? 64 : 16, seed: UInt64(state.step))
+                recalibrate(model: model, sampler: trainSampler, batches: state.step == config.steps ? recalibrationBatches.final : recalibrationBatches.validation, seed: UInt64(state.step))
                 let point = validate(model: model, validation: validation, trainProbe: trainProbe, step: state.step,
                                      trainLoss: lossSum / Double(max(lossCount, 1)),
                                      seconds: priorSeconds + Date().timeIntervalSince(started))
@@ -167,8 +251,28 @@ public final class DetectorTrainer {
                 log(String(format: "step %5d  train loss %.4f  val loss %.4f  val AUC %.4f  train-probe AUC %.4f  val AUC (batch stats) %.4f  (%.0f s)",
                            point.step, point.trainLoss, point.validationLoss, point.validationAUC ?? .nan, point.trainAUC ?? .nan,
                            point.validationAUCBatchStatistics ?? .nan, point.seconds))
+                // The best weights first, then the state that names them: an interruption in
+                // between leaves an older state whose best file is at least as good.
+                if BestCheckpoint.improves(state.best, auc: point.validationAUC) {
+                    try model.save(to: bestPath)
+                    state.best = BestCheckpoint(step: point.step, validationAUC: point.validationAUC!)
+                    log(String(format: "  new best validation AUC %.4f at step %d (%@)", point.validationAUC!, point.step, bestPath))
+                }
                 try model.save(to: checkpointPath)
                 try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: statePath), options: .atomic)
+            }
+        }
+
+        // The weights to calibrate and ship: the best validation's unless told to keep the last.
+        var selectedStep = state.step
+        if !keepLast, let best = state.best, best.step != state.step {
+            if FileManager.default.fileExists(atPath: bestPath) {
+                model = try DetectorModel.load(from: bestPath)
+                selectedStep = best.step
+                log(String(format: "using the best weights: step %d, validation AUC %.4f (last step %d: %.4f)", best.step,
+                           best.validationAUC, state.step, state.history.last?.validationAUC ?? .nan))
+            } else {
+                log("warning: \(bestPath) is missing; using the last weights")
             }
         }
 
@@ -183,22 +287,25 @@ public final class DetectorTrainer {
                    calibrated.expectedCalibrationError ?? .nan))
 
         let temporalAUC = try trainTemporalHead(model: model)
-        let metrics = TrainingMetrics(configuration: config, trainCrops: trainSampler.indices.count,
-                                      validationCrops: validationSampler.indices.count,
-                                      trainIdentities: Set(trainSampler.indices.map { store.records[$0].identity }).sorted(),
-                                      validationIdentities: Set(validationSampler.indices.map { store.records[$0].identity }).sorted(),
+        let metrics = TrainingMetrics(configuration: config, trainCrops: trainSampler.cropIndices.count,
+                                      validationCrops: validationSampler.cropIndices.count,
+                                      trainIdentities: Set(trainSampler.cropIndices.map { store.records[$0].identity }).sorted(),
+                                      validationIdentities: Set(validationSampler.cropIndices.map { store.records[$0].identity }).sorted(),
                                       history: state.history, validation: calibrated, perMethodValidationAUC: perMethod,
                                       temperature: model.calibration.temperature, eceBeforeCalibration: before,
                                       temporalValidationAUC: temporalAUC,
-                                      trainingSeconds: priorSeconds + Date().timeIntervalSince(started), threads: Parallel.threadCount)
+                                      trainingSeconds: priorSeconds + Date().timeIntervalSince(started), threads: Parallel.threadCount,
+                                      selectedStep: selectedStep, selection: keepLast || state.best == nil ? "last" : "best",
+                                      bestValidationAUC: state.best?.validationAUC, bestStep: state.best?.step,
+                                      finalValidationAUC: state.history.last?.validationAUC, supervisedData: nil)
         return (model, metrics)
     }
 
     /// Precise batch-norm statistics from `batches` fresh training batches (see `BatchNormRecalibration`).
-    func recalibrate(model: DetectorModel, sampler: TrainingSampler, batches: Int, seed: UInt64) {
+    func recalibrate(model: DetectorModel, sampler: any PairSampler, batches: Int, seed: UInt64) {
         let s = configuration.network.inputSize, n = 2 * configuration.pairsPerBatch
         BatchNormRecalibration.run(network: model.spatial, batches: batches) { b in
-            Tensor(shape: [n, 3, s, s], scalars: sampler.batch(pairs: configuration.pairsPerBatch,
+            Tensor(shape: [n, 3, s, s], scalars: sampler.pairBatch(pairs: configuration.pairsPerBatch,
                                                                seed: configuration.seed &+ 31_337 &+ seed &* 1000 &+ UInt64(b)).inputs)
         }
     }
@@ -252,8 +359,7 @@ public final class DetectorTrainer {
     /// - Returns: the clip AUC on validation sequences, or nil when there are no video sources.
     func trainTemporalHead(model: DetectorModel) throws -> Double? {
         let config = configuration
-        let trainClips = SequenceSampler(store: store, split: .train, frames: config.temporalFrames, methods: config.methods)
-        let validationClips = SequenceSampler(store: store, split: .validation, frames: config.temporalFrames, methods: config.methods)
+        let (trainClips, validationClips) = makeSequenceSamplers()
         guard trainClips.hasSequences, config.temporalSteps > 0 else {
             log("temporal head: no video sequences, left untrained (tracks are scored by frames only)")
             model.temporalWeight = 0
@@ -278,7 +384,7 @@ public final class DetectorTrainer {
             progress(step + 1, config.temporalSteps, String(format: "temporal loss %.4f", loss))
         }
         guard validationClips.hasSequences else { return nil }
-        let validation = validationClips.batch(pairs: 32, seed: config.seed &+ 77_777)
+        let validation = validationClips.batch(pairs: temporalValidationPairs, seed: config.seed &+ 77_777)
         let logits = model.temporal.forward(embed(validation), training: false).scalars.map(Double.init)
         let auc = BinaryMetrics.areaUnderROC(scores: logits, labels: validation.labels.map { Int($0) })
         log(String(format: "temporal head: validation clip AUC %.4f", auc ?? .nan))

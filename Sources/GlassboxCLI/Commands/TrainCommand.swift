@@ -6,14 +6,16 @@ import NN
 import Synthesis
 import Tensor
 
-/// `glassbox train`: trains the detector from real faces and on-the-fly pseudo-fakes.
+/// `glassbox train`: trains the detector from real faces and on-the-fly pseudo-fakes (real-only
+/// mode), or from a folder of real and fake videos (supervised mode, `--set`).
 enum TrainCommand: Command {
     static let name = "train"
-    static let summary = "train the detector (real-only: pseudo-fakes made on the fly from real faces)"
+    static let summary = "train the detector (real-only pseudo-fakes, or --set DIR: your own real and fake videos)"
     static let help = """
     Usage: glassbox train [--data DIR] [--run DIR] [--out FILE] [options]
+           glassbox train --set DIR [--validation-set DIR] [--run DIR] [--out FILE] [options]
 
-    Real-only training: face crops are cut from the public sources that scripts/fetch-data.sh
+    Real-only training (default): face crops are cut from the public sources that scripts/fetch-data.sh
     fetches (split by identity: see Sources/Detector/Data/TrainingCorpus.swift), and every batch
     pairs each real crop with a fake made from it by one of the manipulation generators. The pair
     shares framing, flip, blur and JPEG quality, so compression carries no label signal.
@@ -22,6 +24,24 @@ enum TrainCommand: Command {
     is written to the run folder; running the same command again resumes. At the end the model is
     calibrated (temperature scaling on validation logits), the temporal head is trained on frozen
     embeddings, and the weights and a metrics JSON are written.
+
+    Supervised training (--set DIR): trains on your own folder of real and fake videos, say a
+    FaceForensics++ copy. DIR is a manipulation set: either manifest.json (as glassbox synth writes
+    it: entries with path, label "real"/"fake", method) or the plain layout real/... and
+    fake/<method>/... . Faces are tracked and cropped once into <run>/set-crops (a rerun, or a run
+    interrupted halfway, does not decode a video twice); a video that cannot be decoded or shows no
+    face is reported on one line and skipped. A fraction of the videos is held out for validation,
+    grouped so that a real video and the fakes made from it stay on one side (synth's manifest
+    records the source; in the plain layout, 000.mp4 and fake/*/000_003.mp4 share the stem before
+    "_"), or --validation-set names a separate set. Each batch holds as many reals as fakes, methods
+    drawn equally often, each fake paired with its own source's real at the nearest frame where
+    there is one, and both go through the same framing, colour, blur and JPEG jitter, so compression
+    carries no label. The blending-mask head is off (the set's fakes have no masks here).
+
+    Best checkpoint (both modes): the weights of the best validation AUC so far are kept in
+    <run>/best.safetensors and, unless --keep-last, they are calibrated and written as the output;
+    metrics.json records the selected step, the best and the final validation AUC. (The best step is
+    chosen on the same validation data that reports it, so that AUC is slightly optimistic.)
 
     Options:
       --data DIR            fetched media (default .cache/data)
@@ -44,16 +64,39 @@ enum TrainCommand: Command {
                             to DIR and stop: see what the network learns from
       --shortcut-jpeg Q     build a deliberately shortcut-prone model: fakes always JPEG quality Q,
                             reals never (a test fixture for the robustness flag; never ship it)
+      --validation-pairs N  real/fake pairs in the fixed validation batch (default 256)
+      --keep-last           write the last step's weights instead of the best validation AUC's
 
-    Example:
+    Supervised mode:
+      --set DIR             train on this manipulation set (manifest.json or real/ + fake/<method>/)
+      --validation-set DIR  validate on this separate set instead of holding out part of --set
+      --validation-fraction F
+                            share of --set's videos held out, by source group (default 0.2)
+      --frames-per-video N  frames sampled per video, evenly over its length (default 32); every
+                            crop is kept in memory (77 kB each), so N x videos bounds the memory
+      --also-self-blend     make a quarter of each batch's pairs pseudo-fakes of the set's own real
+                            crops (the real-only generators, see --methods), the rest the set's fakes
+      (in this mode --run defaults to runs/supervised and --out to <run>/detector.safetensors)
+
+    Examples:
       ./scripts/fetch-data.sh && glassbox train --steps 3000
+      glassbox train --set ~/FaceForensics/c23 --run runs/ff --steps 3000 --out ff.safetensors
+      glassbox synth --from a.mp4 b.mp4 c.mp4 --out my-set && glassbox train --set my-set --small --steps 200
     """
 
     static func run(_ arguments: inout Arguments) throws {
-        let data = try arguments.option("--data") ?? ".cache/data"
-        let runDirectory = try arguments.option("--run") ?? "runs/detector"
-        let out = try arguments.option("--out") ?? "weights/detector.safetensors"
+        let setPath = try arguments.option("--set")
+        let dataOption = try arguments.option("--data")
+        let data = dataOption ?? ".cache/data"
+        let runDirectory = try arguments.option("--run") ?? (setPath == nil ? "runs/detector" : "runs/supervised")
+        let out = try arguments.option("--out") ?? (setPath == nil ? "weights/detector.safetensors" : runDirectory + "/detector.safetensors")
         let metricsPath = try arguments.option("--metrics") ?? runDirectory + "/metrics.json"
+        let validationSetPath = try arguments.option("--validation-set")
+        let validationFraction = try arguments.double("--validation-fraction", default: 0.2, range: 0.01...0.9)
+        let framesPerVideo = try arguments.int("--frames-per-video", default: 32, range: 1...10_000)
+        let alsoSelfBlend = arguments.flag("--also-self-blend")
+        let keepLast = arguments.flag("--keep-last")
+        let boundaryWeight = try arguments.option("--boundary-weight")
         var config = TrainingConfiguration()
         config.steps = try arguments.int("--steps", default: config.steps, range: 1...10_000_000)
         config.pairsPerBatch = try arguments.int("--batch-pairs", default: config.pairsPerBatch, range: 1...512)
@@ -61,7 +104,11 @@ enum TrainCommand: Command {
         config.validateEvery = try arguments.int("--validate-every", default: config.validateEvery, range: 1...1_000_000)
         config.temporalSteps = try arguments.int("--temporal-steps", default: config.temporalSteps, range: 0...1_000_000)
         config.seed = UInt64(try arguments.int("--seed", default: 1, range: 0...Int.max))
-        config.boundaryLossWeight = Float(try arguments.double("--boundary-weight", default: 1, range: 0...100))
+        config.validationPairs = try arguments.int("--validation-pairs", default: config.validationPairs, range: 2...100_000)
+        if let boundaryWeight {
+            guard let weight = Double(boundaryWeight), (0...100).contains(weight) else { throw CLIError.usage("--boundary-weight expects 0...100") }
+            config.boundaryLossWeight = Float(weight)
+        }
         if let shortcut = try arguments.option("--shortcut-jpeg") {
             guard let quality = Int(shortcut), (1...100).contains(quality) else { throw CLIError.usage("--shortcut-jpeg expects 1...100") }
             config.shortcutFakeJPEGQuality = quality
@@ -87,26 +134,55 @@ enum TrainCommand: Command {
         guard !methods.isEmpty else { throw CLIError.usage("no manipulation method left to train on") }
         config.methods = methods
 
-        let store = try loadOrExtractCrops(dataDirectory: data, runDirectory: runDirectory)
-        if let preview {
-            try writePreview(store: store, methods: methods, config: config, folder: preview)
-            return
+        let store: CropStore
+        var supervisedSummary: SupervisedCorpus.Summary?
+        if let setPath {
+            // Supervised mode: options of the other mode are mistakes, not something to ignore silently.
+            if dataOption != nil { throw CLIError.usage("--data is for real-only training; --set DIR trains on your set") }
+            if config.shortcutFakeJPEGQuality != nil { throw CLIError.usage("--shortcut-jpeg is for real-only training") }
+            if let boundaryWeight, config.boundaryLossWeight > 0 {
+                throw CLIError.usage("--boundary-weight \(boundaryWeight): the mask head needs blend masks, which supervised mode does not read; use 0 or leave it out")
+            }
+            config.mode = .supervised
+            config.boundaryLossWeight = 0
+            if alsoSelfBlend { config.selfBlendShare = 0.25 }
+            (store, supervisedSummary) = try loadSupervisedCrops(setPath: setPath, validationSetPath: validationSetPath,
+                                                                 validationFraction: validationFraction,
+                                                                 framesPerVideo: framesPerVideo, runDirectory: runDirectory)
+        } else {
+            if validationSetPath != nil || alsoSelfBlend {
+                throw CLIError.usage("--validation-set and --also-self-blend need --set DIR (supervised mode)")
+            }
+            store = try loadOrExtractCrops(dataDirectory: data, runDirectory: runDirectory)
         }
         let trainer = DetectorTrainer(configuration: config, store: store, runDirectory: runDirectory)
+        trainer.keepLast = keepLast
+        if let preview {
+            try writePreview(sampler: try mapTrainingError { try trainer.makeSamplers().train }, seed: config.seed, folder: preview)
+            return
+        }
         let bar = ProgressLine("training", total: config.steps)
         var lastStep = 0
         trainer.progress = { done, total, note in
             if total == config.steps && done > lastStep { bar.advance(done - lastStep, note: note); lastStep = done }
         }
         trainer.log = { line in bar.clearLine(); Console.err(line) }
-        let (model, metrics) = try trainer.run()
+        var (model, metrics) = try mapTrainingError { try trainer.run() }
         bar.finish()
-        try model.save(to: out, extraMetadata: ["glassbox_training": "real-only pseudo-fakes: \(methods.map(\.rawValue).joined(separator: ","))"])
+        metrics.supervisedData = supervisedSummary
+        let training = setPath.map { path in
+            "supervised: \(URL(fileURLWithPath: path).lastPathComponent) (\(supervisedSummary?.videos["train"]?.keys.sorted().joined(separator: ",") ?? ""))"
+                + (alsoSelfBlend ? " + self-blend pseudo-fakes: \(methods.map(\.rawValue).joined(separator: ","))" : "")
+        } ?? "real-only pseudo-fakes: \(methods.map(\.rawValue).joined(separator: ","))"
+        try model.save(to: out, extraMetadata: ["glassbox_training": training, "glassbox_selected_step": "\(metrics.selectedStep)"])
         try FileOutput.writeJSON(metrics, to: metricsPath)
         Console.out("weights: \(out)")
         Console.out("metrics: \(metricsPath)")
+        Console.out(String(format: "weights of step %d (%@): validation AUC best %.4f at step %d, final %.4f", metrics.selectedStep,
+                           metrics.selection, metrics.bestValidationAUC ?? .nan, metrics.bestStep ?? 0, metrics.finalValidationAUC ?? .nan))
         if let validation = metrics.validation {
-            Console.out(String(format: "validation (held-out identities, frame level): AUC %.4f  EER %.4f  accuracy %.4f  ECE %.4f  T %.3f",
+            Console.out(String(format: "validation (held-out %@, frame level): AUC %.4f  EER %.4f  accuracy %.4f  ECE %.4f  T %.3f",
+                               setPath == nil ? "identities" : (validationSetPath == nil ? "source groups" : "set"),
                                validation.auc ?? .nan, validation.equalErrorRate ?? .nan, validation.accuracy,
                                validation.expectedCalibrationError ?? .nan, metrics.temperature))
         }
@@ -114,15 +190,24 @@ enum TrainCommand: Command {
     }
 
     /// Writes training pairs side by side with their difference amplified 4x.
-    static func writePreview(store: CropStore, methods: [ManipulationMethod], config: TrainingConfiguration, folder: String) throws {
-        var sampler = TrainingSampler(store: store, split: .train, methods: methods)
-        sampler.jpegProbability = config.jpegProbability
-        sampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
+    static func writePreview(sampler: any PairSampler, seed: UInt64, folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var rng = SplitMix64(seed: config.seed)
+        let batch = sampler.pairBatch(pairs: 16, seed: seed)
+        let s = Int(Double(batch.inputs.count / 32 / 3).squareRoot())
+        func image(_ position: Int) -> RGBImage {
+            // [3, S, S] planar -> interleaved RGB bytes. InputFormat.tensorValues gives byte / 255²
+            // (planarFloats divides by 255 * std, and std is 255), not byte / 255 as its comment says.
+            let toByte = Float(255 * 255)
+            var picture = RGBImage(width: s, height: s)
+            for c in 0..<3 {
+                for p in 0..<(s * s) {
+                    picture.pixels[p * 3 + c] = UInt8(max(0, min(255, (batch.inputs[position * 3 * s * s + c * s * s + p] * toByte).rounded())))
+                }
+            }
+            return picture
+        }
         for index in 0..<16 {
-            let (real, fake, _, tag) = sampler.makePair(using: &rng)
-            let s = real.width
+            let real = image(2 * index), fake = image(2 * index + 1), tag = batch.tags[2 * index + 1]
             var canvas = RGBImage(width: 3 * s, height: s)
             for y in 0..<s {
                 for x in 0..<s {
