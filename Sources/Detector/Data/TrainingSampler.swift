@@ -20,7 +20,7 @@ public struct InputFormat: Codable, Sendable, Equatable {
     /// `[3, size, size]` planar RGB in [0, 1] of a crop that is already `size x size`.
     public func tensorValues(_ crop: RGBImage) -> [Float] {
         precondition(crop.width == size && crop.height == size, "crop must be \(size)x\(size), got \(crop.width)x\(crop.height)")
-        return crop.planarFloats(mean: [0, 0, 0], std: [255, 255, 255])
+        return crop.planarFloats()   // byte / 255
     }
 }
 

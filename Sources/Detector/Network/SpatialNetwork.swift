@@ -18,6 +18,14 @@ public struct SpatialNetworkConfiguration: Codable, Sendable, Equatable {
     public var inputStd: [Float]
     /// Dropout probability on the embedding before the frame classifier (training only).
     public var dropout: Float
+    /// The range of the pixel values fed to the network: always `"0...1"` (byte / 255) now.
+    ///
+    /// Configurations written before this field existed (the shipped detector and the test fixture
+    /// among them) were trained on byte / 255², because `InputFormat` divided by 255 twice. Decoding
+    /// such a configuration multiplies its `inputMean` and `inputStd` by 255: the normalisation is
+    /// the network's first step, before any padding, so the network computes the same function of
+    /// byte / 255 inputs as it did of byte / 255² ones, up to float rounding.
+    public var pixelRange: String = "0...1"
 
     /// The default detector network: 128 px crops, stem 24, stages 32-64-128-256, about 1.2 M parameters.
     public init(inputSize: Int = 128, stemChannels: Int = 24, stageChannels: [Int] = [32, 64, 128, 256],
@@ -25,6 +33,28 @@ public struct SpatialNetworkConfiguration: Codable, Sendable, Equatable {
                 dropout: Float = 0) {
         self.inputSize = inputSize; self.stemChannels = stemChannels; self.stageChannels = stageChannels
         self.blocksPerStage = blocksPerStage; self.inputMean = inputMean; self.inputStd = inputStd; self.dropout = dropout
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inputSize, stemChannels, stageChannels, blocksPerStage, inputMean, inputStd, dropout, pixelRange
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputSize = try c.decode(Int.self, forKey: .inputSize)
+        stemChannels = try c.decode(Int.self, forKey: .stemChannels)
+        stageChannels = try c.decode([Int].self, forKey: .stageChannels)
+        blocksPerStage = try c.decode(Int.self, forKey: .blocksPerStage)
+        inputMean = try c.decode([Float].self, forKey: .inputMean)
+        inputStd = try c.decode([Float].self, forKey: .inputStd)
+        dropout = try c.decode(Float.self, forKey: .dropout)
+        if let range = try c.decodeIfPresent(String.self, forKey: .pixelRange) {
+            pixelRange = range
+        } else {
+            // Legacy byte / 255² inputs: see `pixelRange`.
+            inputMean = inputMean.map { $0 * 255 }
+            inputStd = inputStd.map { $0 * 255 }
+        }
     }
 
     /// Length of the embedding (the last stage's channels).

@@ -195,9 +195,8 @@ enum TrainCommand: Command {
         let batch = sampler.pairBatch(pairs: 16, seed: seed)
         let s = Int(Double(batch.inputs.count / 32 / 3).squareRoot())
         func image(_ position: Int) -> RGBImage {
-            // [3, S, S] planar -> interleaved RGB bytes. InputFormat.tensorValues gives byte / 255²
-            // (planarFloats divides by 255 * std, and std is 255), not byte / 255 as its comment says.
-            let toByte = Float(255 * 255)
+            // [3, S, S] planar byte / 255 -> interleaved RGB bytes.
+            let toByte = Float(255)
             var picture = RGBImage(width: s, height: s)
             for c in 0..<3 {
                 for p in 0..<(s * s) {

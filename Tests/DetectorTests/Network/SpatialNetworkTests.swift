@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Testing
 @testable import Detector
 import NN
@@ -89,5 +90,44 @@ import Tensor
             #expect(abs(num - dx.scalars[i]) <= 1e-2 * max(1, abs(num)))
         }
         #expect(head.forward(x.slice(0..<1).reshaped([6, 5]), training: false).shape == [1, 1])
+    }
+}
+
+@Suite("Input scale: legacy byte / 255² configurations load as the same network on byte / 255")
+struct InputScaleTests {
+    @Test func cropsReachTheNetworkInZeroToOne() {
+        var crop = RGBImage(width: 4, height: 4, fill: (255, 0, 51))
+        crop.pixels[0] = 0
+        let values = InputFormat(size: 4).tensorValues(crop)
+        #expect(values[0] == 0 && values[1] == 1)          // red plane: 0, then 255
+        #expect(values[16] == 0)                            // green plane
+        #expect(abs(values[32] - 0.2) < 1e-6)               // blue plane: 51 / 255
+    }
+
+    @Test func legacyConfigurationComputesTheSameFunction() throws {
+        let config = SpatialNetworkConfiguration(inputSize: 16, stemChannels: 4, stageChannels: [6, 8], blocksPerStage: 2)
+        #expect(config.pixelRange == "0...1")
+        let legacyNet = SpatialNetwork(configuration: config, seed: 7)
+        var g = SeededGenerator(seed: 8)
+        let opt = SGD(parameters: legacyNet.parameters, learningRate: 0.01)
+        legacyNet.trainingStep(crops: .randomUniform(shape: [4, 3, 16, 16], generator: &g), labels: Tensor(shape: [4], scalars: [0, 1, 0, 1]),
+                               optimizer: opt)
+        // A configuration as written before `pixelRange` existed.
+        var json = try #require(String(data: JSONEncoder().encode(config), encoding: .utf8))
+        json = json.replacingOccurrences(of: ",\"pixelRange\":\"0...1\"", with: "").replacingOccurrences(of: "\"pixelRange\":\"0...1\",", with: "")
+        #expect(!json.contains("pixelRange"))
+        let decoded = try JSONDecoder().decode(SpatialNetworkConfiguration.self, from: Data(json.utf8))
+        #expect(decoded.inputMean == [127.5, 127.5, 127.5] && decoded.inputStd == [63.75, 63.75, 63.75])
+        #expect(decoded.pixelRange == "0...1")
+        let converted = SpatialNetwork(configuration: decoded, seed: 99)
+        try converted.loadStateDict(legacyNet.stateDict())
+        // Bytes -> the old input (byte / 255²) for the legacy network, the new one (byte / 255) for the converted one.
+        let bytes = (0..<(2 * 3 * 16 * 16)).map { _ in Float(g.next() % 256) }
+        let old = legacyNet(Tensor(shape: [2, 3, 16, 16], scalars: bytes.map { $0 / 65025 }))
+        let new = converted(Tensor(shape: [2, 3, 16, 16], scalars: bytes.map { $0 / 255 }))
+        for (a, b) in zip(old.scalars, new.scalars) { #expect(abs(a - b) <= 1e-4 * max(1, abs(a)), "\(a) vs \(b)") }
+        // And it round-trips in the new form.
+        let again = try JSONDecoder().decode(SpatialNetworkConfiguration.self, from: JSONEncoder().encode(decoded))
+        #expect(again == decoded)
     }
 }
