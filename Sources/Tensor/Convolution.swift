@@ -77,7 +77,9 @@ public enum Convolution {
                 while hi > lo && (hi - 1) * sw - pw + kx >= w { d[hi - 1 - ox0] = 0; hi -= 1 }
                 if lo < hi {
                     if sw == 1 {
-                        (d + (lo - ox0)).update(from: row + (lo - pw + kx), count: hi - lo)
+                        copyShort(row + (lo - pw + kx), d + (lo - ox0), hi - lo)
+                    } else if sw == 2 {
+                        gatherEven(row + (lo * 2 - pw + kx), d + (lo - ox0), hi - lo)
                     } else {
                         let s = row + (lo * sw - pw + kx), dd = d + (lo - ox0)
                         for j in 0..<(hi - lo) { dd[j] = s[j * sw] }
@@ -86,6 +88,36 @@ public enum Convolution {
             }
             p += len
         }
+    }
+
+    /// Copies `n` floats; the rows of im2col are short (4–64), where a `memmove` call costs more than the copy.
+    @inline(__always)
+    static func copyShort(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var j = 0
+        while j + 8 <= n {
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n { dst[j] = src[j]; j += 1 }
+    }
+
+    /// `dst[j] = src[2 j]` for `j < n` (stride-2 im2col rows), eight at a time from 16-float loads that
+    /// never read past `src[2 (n − 1)]`.
+    @inline(__always)
+    static func gatherEven(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var j = 0
+        while j + 9 <= n {
+            let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+            j += 8
+        }
+        if n >= 9 && j < n {
+            // The last eight: odd lanes of the 16 floats ending at src[2 (n − 1)] (overlaps the loop's output).
+            let v = UnsafeRawPointer(src + 2 * (n - 8) - 1).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(dst + n - 8).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+            return
+        }
+        while j < n { dst[j] = src[2 * j]; j += 1 }
     }
 
     /// Scatter-adds im2col rows back into one image (the adjoint of `im2col`):

@@ -233,3 +233,21 @@ import Foundation
         for c in 0..<2 { #expect(abs(Double(plain.centeredSum[c]) - refPlain[c]) <= 1e-4 * max(1, abs(refPlain[c]))) }
     }
 }
+
+@Suite struct Im2colCopyTests {
+    /// The vector copies of im2col rows, at every length around their 8- and 16-float steps.
+    @Test func shortCopyAndEvenGatherMatchScalar() {
+        for n in 0...40 {
+            let src = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n + 1)
+            defer { src.deallocate() }
+            for i in 0..<(2 * n + 1) { src[i] = Float(i) + 0.5 }
+            var copied = [Float](repeating: -1, count: n), gathered = copied
+            copied.withUnsafeMutableBufferPointer { Convolution.copyShort(src, $0.baseAddress!, n) }
+            // Only 2 (n − 1) + 1 floats are valid input for the gather: it must not depend on later ones.
+            src[max(0, 2 * n - 1)] = .nan
+            gathered.withUnsafeMutableBufferPointer { Convolution.gatherEven(src, $0.baseAddress!, n) }
+            #expect(copied == (0..<n).map { Float($0) + 0.5 }, "copy n = \(n)")
+            #expect(gathered == (0..<n).map { Float(2 * $0) + 0.5 }, "gather n = \(n)")
+        }
+    }
+}
