@@ -163,17 +163,12 @@ public final class Normalize: Layer {
     }
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         precondition(input.rank == 4 && input.shape[1] == mean.count, "Normalize: expected [N, \(mean.count), H, W], got \(input.shape)")
-        var y = input
-        _ = Elementwise.channelAffine(&y, scale: standardDeviation.map { 1 / $0 }, shift: zip(mean, standardDeviation).map { -$0 / $1 },
-                                      silu: false, keepPreActivation: false)
-        return y
+        return Elementwise.channelAffine(input, scale: standardDeviation.map { 1 / $0 },
+                                         shift: zip(mean, standardDeviation).map { -$0 / $1 }, silu: false)
     }
     /// `dx = dy / std[c]`.
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        var d = gradOutput
-        _ = Elementwise.channelAffine(&d, scale: standardDeviation.map { 1 / $0 }, shift: mean.map { _ in 0 },
-                                      silu: false, keepPreActivation: false)
-        return d
+        Elementwise.channelAffine(gradOutput, scale: standardDeviation.map { 1 / $0 }, shift: mean.map { _ in 0 }, silu: false)
     }
     public var namedParameters: [(name: String, parameter: Parameter)] { [] }
 }

@@ -13,7 +13,7 @@ public final class BatchNorm2D: Layer {
     public let momentum: Float, epsilon: Float
     public let weight: Parameter, bias: Parameter
     public let runningMean: Parameter, runningVariance: Parameter
-    private var cache = Cache<(input: Tensor, mean: [Float], invStd: [Float], training: Bool)>()
+    private var cache = Cache<(input: Tensor, mean: [Float], invStd: [Float], scale: [Float], shift: [Float], training: Bool)>()
 
     public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
         self.channels = channels; self.momentum = momentum; self.epsilon = epsilon
@@ -83,67 +83,60 @@ public final class BatchNorm2D: Layer {
         let g = weight.value.scalars, b = bias.value.scalars
         var scale = [Float](repeating: 0, count: channels), shift = scale
         for c in 0..<channels { scale[c] = g[c] * invStd[c]; shift[c] = b[c] - mean[c] * scale[c] }
-        cache.set((input, mean, invStd, training))
+        cache.set((input, mean, invStd, scale, shift, training))
         return (scale, shift)
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         let (scale, shift) = affine(for: input, training: training)
-        var y = input
-        _ = Elementwise.channelAffine(&y, scale: scale, shift: shift, silu: false, keepPreActivation: false)
-        return y
+        return Elementwise.channelAffine(input, scale: scale, shift: shift, silu: false)
     }
 
     /// Training: `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))`; adds `dγ = Σ dy · x̂`, `dβ = Σ dy`.
     /// Inference: `dx = dy · γ/σ` (and the same parameter gradients with the running statistics).
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        let (x, mean, invStd, training) = cache.get("BatchNorm2D")
+        let (x, mean, _, scale, _, training) = cache.get("BatchNorm2D")
         precondition(gradOutput.shape == x.shape, "BatchNorm2D.backward: gradient \(gradOutput.shape) vs input \(x.shape)")
-        let n = x.shape[0], c = channels, plane = x.count / max(1, n * c)
-        let count = Float(n * plane)
-        var sumDy = [Float](repeating: 0, count: c), sumDyXhat = sumDy
-        x.withUnsafeBufferPointer { xp in gradOutput.withUnsafeBufferPointer { gp in
-            sumDy.withUnsafeMutableBufferPointer { sp in sumDyXhat.withUnsafeMutableBufferPointer { qp in
-                let sb = sp.baseAddress!, qb = qp.baseAddress!
-                Parallel.forEach(c) { ch in
-                    var s: Double = 0, q: Double = 0
-                    let m = SIMD8<Float>(repeating: mean[ch])
-                    for i in 0..<n {
-                        let xr = xp.baseAddress! + (i * c + ch) * plane, gr = gp.baseAddress! + (i * c + ch) * plane
-                        var a = SIMD8<Float>(), b = SIMD8<Float>(); var j = 0
-                        while j + 8 <= plane {
-                            let dy = UnsafeRawPointer(gr + j).loadUnaligned(as: SIMD8<Float>.self)
-                            let xv = UnsafeRawPointer(xr + j).loadUnaligned(as: SIMD8<Float>.self)
-                            a += dy; b += dy * (xv - m); j += 8
-                        }
-                        var ta = a.sum(), tb = b.sum()
-                        while j < plane { ta += gr[j]; tb += gr[j] * (xr[j] - mean[ch]); j += 1 }
-                        s += Double(ta); q += Double(tb)
-                    }
-                    sb[ch] = Float(s); qb[ch] = Float(q) * invStd[ch]
-                }
-            }}
-        }}
-        let gamma = weight.value.scalars
-        weight.grad.withUnsafeMutableBufferPointer { wg in bias.grad.withUnsafeMutableBufferPointer { bg in
-            for ch in 0..<c { wg[ch] += sumDyXhat[ch]; bg[ch] += sumDy[ch] }
-        }}
-        var dx = gradOutput
-        dx.withUnsafeMutableBufferPointer { dp in x.withUnsafeBufferPointer { xp in
-            let db = dp.baseAddress!, xb = xp.baseAddress!
-            Parallel.forEach(n * c) { idx in
-                let ch = idx % c
-                let k = gamma[ch] * invStd[ch]
-                let d = db + idx * plane, xr = xb + idx * plane
-                if training {
-                    let md = sumDy[ch] / count, mq = sumDyXhat[ch] / count, inv = invStd[ch], mu = mean[ch]
-                    for j in 0..<plane { d[j] = k * (d[j] - md - (xr[j] - mu) * inv * mq) }
-                } else {
-                    for j in 0..<plane { d[j] *= k }
-                }
-            }
-        }}
+        let (sumDy, centered) = Elementwise.centeredChannelSums(input: x, gradOutput: gradOutput, center: mean)
+        addParameterGradients(sumDy: sumDy, centeredSum: centered)
+        if training {
+            var dx = gradOutput
+            applyTrainingBackward(&dx, sumDy: sumDy, centeredSum: centered)
+            return dx
+        }
+        return Elementwise.channelAffine(gradOutput, scale: scale, shift: [Float](repeating: 0, count: channels), silu: false)
+    }
+
+    /// Backward of this batch norm followed by SiLU (`y = silu(bn(x))`, as `ConvNormActivation` runs it),
+    /// from `dL/dy`: the SiLU derivative, the batch-norm sums and (at inference) the batch-norm scale are
+    /// one pass over the data, with the pre-activation recomputed from the cached input.
+    func backwardThroughSiLU(_ gradOutput: Tensor) -> Tensor {
+        let (x, mean, _, scale, shift, training) = cache.get("BatchNorm2D")
+        precondition(gradOutput.shape == x.shape, "BatchNorm2D.backward: gradient \(gradOutput.shape) vs input \(x.shape)")
+        // In training the scale is applied by the second pass; at inference it is the whole backward.
+        let gradScale = training ? [Float](repeating: 1, count: channels) : scale
+        var (dx, sumDy, centered) = Elementwise.affineSiLUBackward(input: x, gradOutput: gradOutput, scale: scale, shift: shift,
+                                                                   gradScale: gradScale, center: mean)
+        addParameterGradients(sumDy: sumDy, centeredSum: centered)
+        if training { applyTrainingBackward(&dx, sumDy: sumDy, centeredSum: centered) }
         return dx
+    }
+
+    /// Adds `dγ = Σ du · x̂` and `dβ = Σ du` from `Σ du` and `Σ du · (x − mean)`.
+    private func addParameterGradients(sumDy: [Float], centeredSum: [Float]) {
+        let invStd = cache.get("BatchNorm2D").invStd
+        weight.grad.withUnsafeMutableBufferPointer { wg in bias.grad.withUnsafeMutableBufferPointer { bg in
+            for ch in 0..<channels { wg[ch] += centeredSum[ch] * invStd[ch]; bg[ch] += sumDy[ch] }
+        }}
+    }
+
+    /// Training mode: turns `du = dL/dy` into `dL/dx` in place (batch statistics depend on every input).
+    private func applyTrainingBackward(_ du: inout Tensor, sumDy: [Float], centeredSum: [Float]) {
+        let (x, mean, invStd, scale, _, _) = cache.get("BatchNorm2D")
+        let count = Float(x.count / channels)
+        Elementwise.batchNormBackward(&du, input: x, k: scale, meanGrad: sumDy.map { $0 / count },
+                                      meanGradXhat: (0..<channels).map { centeredSum[$0] * invStd[$0] / count },
+                                      mean: mean, invStd: invStd)
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {
@@ -159,7 +152,6 @@ public final class BatchNorm2D: Layer {
 public final class ConvNormActivation: Layer {
     public let conv: Conv2D
     public let bn: BatchNorm2D
-    private var preActivation = Cache<Tensor>()
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int = 3, stride: Int = 1, seed: UInt64 = 0) {
         conv = Conv2D(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
@@ -168,16 +160,14 @@ public final class ConvNormActivation: Layer {
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
-        var z = conv.forward(input, training: training)
+        let z = conv.forward(input, training: training)
         let (scale, shift) = bn.affine(for: z, training: training)
-        let pre = Elementwise.channelAffine(&z, scale: scale, shift: shift, silu: true, keepPreActivation: true)!
-        preActivation.set(pre)
-        return z
+        // Out of place: the batch norm keeps `z` for backward, which recomputes the pre-activation from it.
+        return Elementwise.channelAffine(z, scale: scale, shift: shift, silu: true)
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        let du = Elementwise.siluBackward(input: preActivation.get("ConvNormActivation"), gradOutput: gradOutput)
-        return conv.backward(bn.backward(du))
+        conv.backward(bn.backwardThroughSiLU(gradOutput))
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

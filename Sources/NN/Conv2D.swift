@@ -16,6 +16,9 @@ public final class Conv2D: Layer {
     /// Set false when only the input gradient is wanted (attribution) to skip the weight gradient.
     public var computesParameterGradients = true
     private var cachedInput = Cache<Tensor>()
+    /// Weight packed for the forward and input-gradient GEMMs, with the `weight.version` it was packed at.
+    private var packedForward: (version: Int, packed: PackedConvolutionWeight)?
+    private var packedTransposed: (version: Int, packed: PackedConvolutionWeight)?
 
     /// - Parameters:
     ///   - inputChannels, outputChannels: channel counts.
@@ -57,11 +60,20 @@ public final class Conv2D: Layer {
                             paddingHeight: paddingHeight, paddingWidth: paddingWidth)
     }
 
+    /// The weight packed for `use`, repacked only when the weight changed since the last call.
+    private func packedWeight(_ g: ConvGeometry, for use: PackedConvolutionWeight.Use) -> PackedConvolutionWeight {
+        let cached = use == .forward ? packedForward : packedTransposed
+        if let cached, cached.version == weight.version { return cached.packed }
+        let packed = Convolution.pack(weight.value, geometry: g, for: use)
+        if use == .forward { packedForward = (weight.version, packed) } else { packedTransposed = (weight.version, packed) }
+        return packed
+    }
+
     /// `[N, Cin, H, W] -> [N, Cout, OH, OW]`.
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         let g = geometry(for: input.shape)
         cachedInput.set(input)
-        return Convolution.forward(input: input, weight: weight.value, bias: bias?.value, geometry: g)
+        return Convolution.forward(input: input, packedWeight: packedWeight(g, for: .forward), bias: bias?.value, geometry: g)
     }
 
     /// `dY [N, Cout, OH, OW] -> dX [N, Cin, H, W]`; adds `dW = Σ dY · colᵀ` and `db = Σ dY`.
@@ -69,11 +81,11 @@ public final class Conv2D: Layer {
         let input = cachedInput.get("Conv2D")
         let g = geometry(for: input.shape)
         if computesParameterGradients {
-            weight.grad += Convolution.backwardWeight(gradOutput: gradOutput, input: input, geometry: g)
+            Convolution.accumulateWeightGradient(&weight.grad, gradOutput: gradOutput, input: input, geometry: g)
             if let bias { bias.grad += Convolution.biasGradient(gradOutput) }
         }
         guard computesInputGradient else { return Tensor(zeros: [0]) }
-        return Convolution.backwardInput(gradOutput: gradOutput, weight: weight.value, geometry: g)
+        return Convolution.backwardInput(gradOutput: gradOutput, packedWeight: packedWeight(g, for: .inputGradient), geometry: g)
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

@@ -2,8 +2,10 @@ import Tensor
 
 /// A learnable tensor (or a non-trainable buffer such as batch-norm running statistics) with its gradient.
 public final class Parameter {
-    /// Current value.
-    public var value: Tensor
+    /// Current value. Every change (assignment or in-place mutation) bumps `version`.
+    public var value: Tensor { didSet { version &+= 1 } }
+    /// Counts changes of `value`, so layers can keep derived data (packed weights) until it changes.
+    public private(set) var version = 0
     /// Accumulated gradient (same shape as `value`); layers add into it during `backward`.
     public var grad: Tensor
     /// False for buffers that optimizers must not touch (running mean and variance).
@@ -17,7 +19,10 @@ public final class Parameter {
 
     /// Sets the gradient to zero.
     public func zeroGradient() {
-        grad.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        grad.withUnsafeMutableBufferPointer { g in
+            let base = g.baseAddress!
+            Parallel.chunks(g.count, minimumPerWorker: 1 << 15) { _, r in (base + r.lowerBound).update(repeating: 0, count: r.count) }
+        }
     }
 }
 

@@ -60,14 +60,19 @@ public final class AdamW: Optimizer {
     public func step() {
         stepCount += 1
         let c1 = 1 - powf(beta1, Float(stepCount)), c2 = 1 - powf(beta2, Float(stepCount))
+        let lr = learningRate, wd = weightDecay, b1 = beta1, b2 = beta2, eps = epsilon
         for (i, p) in parameters.enumerated() {
             m[i].withUnsafeMutableBufferPointer { mp in v[i].withUnsafeMutableBufferPointer { vp in
-                p.grad.withUnsafeBufferPointer { g in p.value.withUnsafeMutableBufferPointer { w in
-                    for j in 0..<w.count {
-                        w[j] -= learningRate * weightDecay * w[j]
-                        mp[j] = beta1 * mp[j] + (1 - beta1) * g[j]
-                        vp[j] = beta2 * vp[j] + (1 - beta2) * g[j] * g[j]
-                        w[j] -= learningRate * (mp[j] / c1) / ((vp[j] / c2).squareRoot() + epsilon)
+                p.grad.withUnsafeBufferPointer { gp in p.value.withUnsafeMutableBufferPointer { wp in
+                    let w = wp.baseAddress!, g = gp.baseAddress!, mb = mp.baseAddress!, vb = vp.baseAddress!
+                    // Elementwise, so splitting across workers does not change any result.
+                    Parallel.chunks(wp.count, minimumPerWorker: 1 << 14) { _, r in
+                        for j in r {
+                            w[j] -= lr * wd * w[j]
+                            mb[j] = b1 * mb[j] + (1 - b1) * g[j]
+                            vb[j] = b2 * vb[j] + (1 - b2) * g[j] * g[j]
+                            w[j] -= lr * (mb[j] / c1) / ((vb[j] / c2).squareRoot() + eps)
+                        }
                     }
                 }}
             }}
@@ -105,12 +110,33 @@ public struct WarmupCosineSchedule: Sendable {
 /// - Returns: the norm before clipping.
 @discardableResult
 public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+    // Sums of squares over fixed blocks (the same for any thread count), added in order.
+    let block = 1 << 15
     var total: Double = 0
-    for p in parameters { p.grad.withUnsafeBufferPointer { g in for v in g { total += Double(v) * Double(v) } } }
+    for p in parameters {
+        p.grad.withUnsafeBufferPointer { gp in
+            let g = gp.baseAddress!, n = gp.count, blocks = (n + block - 1) / block
+            var partial = [Double](repeating: 0, count: blocks)
+            partial.withUnsafeMutableBufferPointer { pp in
+                let pb = pp.baseAddress!
+                Parallel.forEach(blocks) { b in
+                    var s: Double = 0
+                    for j in (b * block)..<min(n, (b + 1) * block) { s += Double(g[j]) * Double(g[j]) }
+                    pb[b] = s
+                }
+            }
+            for s in partial { total += s }
+        }
+    }
     let norm = Float(total.squareRoot())
     if norm > maxNorm && norm > 0 {
         let s = maxNorm / (norm + 1e-6)
-        for p in parameters { p.grad.withUnsafeMutableBufferPointer { g in for j in 0..<g.count { g[j] *= s } } }
+        for p in parameters {
+            p.grad.withUnsafeMutableBufferPointer { gp in
+                let g = gp.baseAddress!
+                Parallel.chunks(gp.count, minimumPerWorker: 1 << 14) { _, r in for j in r { g[j] *= s } }
+            }
+        }
     }
     return norm
 }

@@ -54,7 +54,11 @@ struct KernelSet: Sendable {
     let siluForward: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     let siluBackward: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
     let sigmoid: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
-    let affineActivation: @Sendable (UnsafeMutablePointer<Float>, Int, Float, Float, Bool, UnsafeMutablePointer<Float>?) -> Void
+    let affineActivation: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Bool) -> Void
+    let affineSiLUBackward: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int,
+                                       Float, Float, Float, Float) -> (Float, Float)
+    let centeredSums: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int, Float) -> (Float, Float)
+    let batchNormBackwardApply: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Float, Float, Float, Float, Float) -> Void
 
     static let avx2 = KernelSet(
         gemmPanels: { TensorKernelsAVX2.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
@@ -64,7 +68,11 @@ struct KernelSet: Sendable {
         siluForward: { TensorKernelsAVX2.siluForward($0, $1, $2) },
         siluBackward: { TensorKernelsAVX2.siluBackward($0, $1, $2, $3) },
         sigmoid: { TensorKernelsAVX2.sigmoidForward($0, $1, $2) },
-        affineActivation: { TensorKernelsAVX2.affineActivation($0, $1, scale: $2, shift: $3, silu: $4, pre: $5) })
+        affineActivation: { TensorKernelsAVX2.affineActivation($0, $1, $2, scale: $3, shift: $4, silu: $5) },
+        affineSiLUBackward: { TensorKernelsAVX2.affineSiLUBackward($0, $1, $2, $3, scale: $4, shift: $5, gradScale: $6, center: $7) },
+        centeredSums: { TensorKernelsAVX2.centeredSums($0, $1, $2, center: $3) },
+        batchNormBackwardApply: { TensorKernelsAVX2.batchNormBackwardApply($0, $1, $2, k: $3, meanGrad: $4, meanGradXhat: $5,
+                                                                          mean: $6, invStd: $7) })
 
     static let baseline = KernelSet(
         gemmPanels: { TensorKernelsBaseline.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
@@ -74,7 +82,11 @@ struct KernelSet: Sendable {
         siluForward: { TensorKernelsBaseline.siluForward($0, $1, $2) },
         siluBackward: { TensorKernelsBaseline.siluBackward($0, $1, $2, $3) },
         sigmoid: { TensorKernelsBaseline.sigmoidForward($0, $1, $2) },
-        affineActivation: { TensorKernelsBaseline.affineActivation($0, $1, scale: $2, shift: $3, silu: $4, pre: $5) })
+        affineActivation: { TensorKernelsBaseline.affineActivation($0, $1, $2, scale: $3, shift: $4, silu: $5) },
+        affineSiLUBackward: { TensorKernelsBaseline.affineSiLUBackward($0, $1, $2, $3, scale: $4, shift: $5, gradScale: $6, center: $7) },
+        centeredSums: { TensorKernelsBaseline.centeredSums($0, $1, $2, center: $3) },
+        batchNormBackwardApply: { TensorKernelsBaseline.batchNormBackwardApply($0, $1, $2, k: $3, meanGrad: $4, meanGradXhat: $5,
+                                                                          mean: $6, invStd: $7) })
 
     /// The table in use.
     static let current: KernelSet = CPUFeatures.usesAVX2 ? .avx2 : .baseline

@@ -77,7 +77,9 @@ public enum Convolution {
                 while hi > lo && (hi - 1) * sw - pw + kx >= w { d[hi - 1 - ox0] = 0; hi -= 1 }
                 if lo < hi {
                     if sw == 1 {
-                        (d + (lo - ox0)).update(from: row + (lo - pw + kx), count: hi - lo)
+                        copyShort(row + (lo - pw + kx), d + (lo - ox0), hi - lo)
+                    } else if sw == 2 {
+                        gatherEven(row + (lo * 2 - pw + kx), d + (lo - ox0), hi - lo)
                     } else {
                         let s = row + (lo * sw - pw + kx), dd = d + (lo - ox0)
                         for j in 0..<(hi - lo) { dd[j] = s[j * sw] }
@@ -86,6 +88,36 @@ public enum Convolution {
             }
             p += len
         }
+    }
+
+    /// Copies `n` floats; the rows of im2col are short (4–64), where a `memmove` call costs more than the copy.
+    @inline(__always)
+    static func copyShort(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var j = 0
+        while j + 8 <= n {
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n { dst[j] = src[j]; j += 1 }
+    }
+
+    /// `dst[j] = src[2 j]` for `j < n` (stride-2 im2col rows), eight at a time from 16-float loads that
+    /// never read past `src[2 (n − 1)]`.
+    @inline(__always)
+    static func gatherEven(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var j = 0
+        while j + 9 <= n {
+            let v = UnsafeRawPointer(src + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+            j += 8
+        }
+        if n >= 9 && j < n {
+            // The last eight: odd lanes of the 16 floats ending at src[2 (n − 1)] (overlaps the loop's output).
+            let v = UnsafeRawPointer(src + 2 * (n - 8) - 1).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(dst + n - 8).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+            return
+        }
+        while j < n { dst[j] = src[2 * j]; j += 1 }
     }
 
     /// Scatter-adds im2col rows back into one image (the adjoint of `im2col`):
@@ -125,12 +157,19 @@ public enum Convolution {
         }
     }
 
-    /// Packs `W [Cout, K]` into 6-row GEMM panels `[ceil(Cout/6)][K][6]`.
-    static func packWeights(_ w: UnsafePointer<Float>, outChannels: Int, reduction k: Int) -> UnsafeMutablePointer<Float> {
-        let panels = (outChannels + MR - 1) / MR
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: panels * k * MR)
-        GEMM.packA(w, m: outChannels, k: k, rowStride: k, colStride: 1, into: p)
-        return p
+    /// Number of output-row groups per work item so that `items` equal work items split evenly over the
+    /// workers: 1 when they already do (or with one worker), else `threadCount` groups of whole 6-row panels
+    /// (small batches leave deep layers with only a tile or two of pixels).
+    static func rowGroups(items: Int, rowPanels: Int) -> Int {
+        let t = Parallel.threadCount
+        if t == 1 || items % t == 0 || items >= 4 * t { return 1 }
+        return max(1, min(t, rowPanels))
+    }
+
+    /// Packs a weight for `forward` or `backwardInput`.
+    public static func pack(_ weight: Tensor, geometry g: ConvGeometry, for use: PackedConvolutionWeight.Use) -> PackedConvolutionWeight {
+        weight.checkShape(g.weightShape, "Convolution.pack weight")
+        return PackedConvolutionWeight(weight, outChannels: g.outChannels, reduction: g.reduction, use: use)
     }
 
     /// Forward convolution `[N, Cin, H, W] -> [N, Cout, OH, OW]`, optionally adding a bias per channel.
@@ -142,68 +181,80 @@ public enum Convolution {
     ///   - geometry: strides and padding (shapes must agree with it).
     /// - Returns: `[N, Cout, OH, OW]`.
     public static func forward(input: Tensor, weight: Tensor, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+        forward(input: input, packedWeight: pack(weight, geometry: g, for: .forward), bias: bias, geometry: g)
+    }
+
+    /// `forward` with the weight already packed (`pack(_:geometry:for: .forward)`), so that repeated calls
+    /// with unchanged weights skip the packing.
+    ///
+    /// Work items are tiles of 8 pixel panels and, when there are too few tiles to keep every worker busy,
+    /// groups of output channels; each output element is written by one item with the same summation
+    /// order, so the result does not depend on the thread count.
+    public static func forward(input: Tensor, packedWeight: PackedConvolutionWeight, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
         input.checkShape(g.inputShape, "Convolution.forward input")
-        weight.checkShape(g.weightShape, "Convolution.forward weight")
+        packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
         if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
         let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let panelsPerImage = (ohw + NR - 1) / NR
         let totalPanels = g.batch * panelsPerImage
         let tiles = (totalPanels + tilePanels - 1) / tilePanels
+        let rowPanels = (cout + MR - 1) / MR
+        let groups = rowGroups(items: tiles, rowPanels: rowPanels)
         let table = RowTable(g)
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
+        let aPacked = packedWeight.panels
         var out = Tensor(uninitializedShape: g.outputShape) { _ in }
-        weight.withUnsafeBufferPointer { wp in
-            let aPacked = packWeights(wp.baseAddress!, outChannels: cout, reduction: K)
-            defer { aPacked.deallocate() }
-            input.withUnsafeBufferPointer { ip in
-                out.withUnsafeMutableBufferPointer { op in
-                    table.planeOffset.withUnsafeBufferPointer { tp in
-                    table.ky.withUnsafeBufferPointer { tky in
-                    table.kx.withUnsafeBufferPointer { tkx in
-                        let src = ip.baseAddress!, dst = op.baseAddress!
-                        Parallel.chunks(tiles) { _, tileRange in
-                            let kcMax = min(KC, K)
-                            let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tilePanels * kcMax * NR)
-                            let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
-                            let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
-                            defer { bBuf.deallocate(); cPtrs.deallocate(); cCols.deallocate() }
-                            for tile in tileRange {
-                                let g0 = tile * tilePanels, g1 = min(totalPanels, g0 + tilePanels)
-                                let np = g1 - g0
+        input.withUnsafeBufferPointer { ip in
+            out.withUnsafeMutableBufferPointer { op in
+                table.planeOffset.withUnsafeBufferPointer { tp in
+                table.ky.withUnsafeBufferPointer { tky in
+                table.kx.withUnsafeBufferPointer { tkx in
+                    let src = ip.baseAddress!, dst = op.baseAddress!
+                    Parallel.chunks(tiles * groups) { _, items in
+                        let kcMax = min(KC, K)
+                        let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tilePanels * kcMax * NR)
+                        let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
+                        let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
+                        defer { bBuf.deallocate(); cPtrs.deallocate(); cCols.deallocate() }
+                        for item in items {
+                            let tile = item / groups, grp = item % groups
+                            let rp0 = rowPanels * grp / groups, rp1 = rowPanels * (grp + 1) / groups
+                            let m0 = rp0 * MR, m = min(cout, rp1 * MR) - m0
+                            let g0 = tile * tilePanels, g1 = min(totalPanels, g0 + tilePanels)
+                            let np = g1 - g0
+                            for j in 0..<np {
+                                let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
+                                cPtrs[j] = dst + img * cout * ohw + m0 * ohw + pp * NR
+                                cCols[j] = min(NR, ohw - pp * NR)
+                            }
+                            var k0 = 0
+                            while k0 < K {
+                                let kc = min(KC, K - k0)
                                 for j in 0..<np {
                                     let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
-                                    cPtrs[j] = dst + img * cout * ohw + pp * NR
-                                    cCols[j] = min(NR, ohw - pp * NR)
+                                    let panel = bBuf + j * kc * NR
+                                    if cCols[j] < NR { panel.update(repeating: 0, count: kc * NR) }
+                                    im2col(src + img * inPlane, g, tp.baseAddress!, tky.baseAddress!, tkx.baseAddress!,
+                                           p0: pp * NR, count: cCols[j], k0: k0, kc: kc, dst: panel, dstStride: NR)
                                 }
-                                var k0 = 0
-                                while k0 < K {
-                                    let kc = min(KC, K - k0)
+                                kernels.gemmPanels(m, kc, np, aPacked + rp0 * K * MR + k0 * MR, K * MR, bBuf, kc * NR,
+                                                   cPtrs, cCols, ohw, k0 > 0)
+                                k0 += kc
+                            }
+                            if let bias {
+                                bias.withUnsafeBufferPointer { bp in
                                     for j in 0..<np {
-                                        let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
-                                        let panel = bBuf + j * kc * NR
-                                        if cCols[j] < NR { panel.update(repeating: 0, count: kc * NR) }
-                                        im2col(src + img * inPlane, g, tp.baseAddress!, tky.baseAddress!, tkx.baseAddress!,
-                                               p0: pp * NR, count: cCols[j], k0: k0, kc: kc, dst: panel, dstStride: NR)
-                                    }
-                                    kernels.gemmPanels(cout, kc, np, aPacked + k0 * MR, K * MR, bBuf, kc * NR,
-                                                       cPtrs, cCols, ohw, k0 > 0)
-                                    k0 += kc
-                                }
-                                if let bias {
-                                    bias.withUnsafeBufferPointer { bp in
-                                        for j in 0..<np {
-                                            for co in 0..<cout {
-                                                let row = cPtrs[j] + co * ohw, b = bp[co]
-                                                for t in 0..<cCols[j] { row[t] += b }
-                                            }
+                                        for r in 0..<m {
+                                            let row = cPtrs[j] + r * ohw, b = bp[m0 + r]
+                                            for t in 0..<cCols[j] { row[t] += b }
                                         }
                                     }
                                 }
                             }
                         }
-                    }}}
-                }
+                    }
+                }}}
             }
         }
         return out
@@ -214,9 +265,14 @@ public enum Convolution {
     /// Work is split by image and, for small batches, by input-channel groups, so no two workers
     /// ever add into the same element (deterministic for any thread count).
     public static func backwardInput(gradOutput: Tensor, weight: Tensor, geometry g: ConvGeometry) -> Tensor {
+        backwardInput(gradOutput: gradOutput, packedWeight: pack(weight, geometry: g, for: .inputGradient), geometry: g)
+    }
+
+    /// `backwardInput` with the weight already packed (`pack(_:geometry:for: .inputGradient)`).
+    public static func backwardInput(gradOutput: Tensor, packedWeight: PackedConvolutionWeight, geometry g: ConvGeometry) -> Tensor {
         gradOutput.checkShape(g.outputShape, "Convolution.backwardInput gradOutput")
-        weight.checkShape(g.weightShape, "Convolution.backwardInput weight")
-        let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
+        packedWeight.check(.inputGradient, outChannels: g.outChannels, reduction: g.reduction)
+        let cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let khw = g.kernelHeight * g.kernelWidth
         let panelsPerImage = (ohw + NR - 1) / NR
         let table = RowTable(g)
@@ -225,7 +281,7 @@ public enum Convolution {
         // Channel groups whose im2col rows start on a 6-row panel boundary.
         var granule = 1
         while (granule * khw) % MR != 0 { granule += 1 }
-        let groupsWanted = g.batch >= Parallel.threadCount ? 1 : Parallel.threadCount
+        let groupsWanted = rowGroups(items: g.batch, rowPanels: g.inChannels)
         var bounds: [Int] = [0]
         for i in 1..<groupsWanted {
             let c = min(g.inChannels, (g.inChannels * i / groupsWanted) / granule * granule)
@@ -233,14 +289,11 @@ public enum Convolution {
         }
         if g.inChannels > bounds.last! { bounds.append(g.inChannels) }
         let groups = bounds.count - 1
-        var dIn = Tensor(zeros: g.inputShape)
+        let planeSize = g.inHeight * g.inWidth
+        // Each work item zeroes the planes it adds into (no serial pass over the whole gradient).
+        var dIn = Tensor(uninitializedShape: g.inputShape) { _ in }
         // Wᵀ packed as 6-row panels over K: [ceil(K/6)][Cout][6].
-        let kPanels = (K + MR - 1) / MR
-        let aT = UnsafeMutablePointer<Float>.allocate(capacity: kPanels * cout * MR)
-        defer { aT.deallocate() }
-        weight.withUnsafeBufferPointer { wp in
-            GEMM.packA(wp.baseAddress!, m: K, k: cout, rowStride: 1, colStride: K, into: aT)
-        }
+        let aT = packedWeight.panels
         gradOutput.withUnsafeBufferPointer { gp in
             dIn.withUnsafeMutableBufferPointer { dp in
                 table.planeOffset.withUnsafeBufferPointer { tp in
@@ -260,6 +313,8 @@ public enum Convolution {
                             let img = item / groups, grp = item % groups
                             let row0 = bounds[grp] * khw, rows = (bounds[grp + 1] - bounds[grp]) * khw
                             let gImg = gsrc + img * cout * ohw
+                            (ddst + img * inPlane + bounds[grp] * planeSize)
+                                .update(repeating: 0, count: (bounds[grp + 1] - bounds[grp]) * planeSize)
                             var pp0 = 0
                             while pp0 < panelsPerImage {
                                 let np = min(tp16, panelsPerImage - pp0)
@@ -291,12 +346,22 @@ public enum Convolution {
     }
 
     /// Gradient with respect to the weight: `dW [Cout, Cin, KH, KW] = Σ_n dOut_n · col_nᵀ`.
-    ///
-    /// Pixels of all images form one reduction axis cut into tiles of 256; each worker sums its tiles
-    /// into a private buffer and the buffers are added in worker order.
     public static func backwardWeight(gradOutput: Tensor, input: Tensor, geometry g: ConvGeometry) -> Tensor {
+        var dW = Tensor(zeros: g.weightShape)
+        accumulateWeightGradient(&dW, gradOutput: gradOutput, input: input, geometry: g)
+        return dW
+    }
+
+    /// Adds the weight gradient `Σ_n dOut_n · col_nᵀ` into `gradient` (`[Cout, Cin, KH, KW]`).
+    ///
+    /// Pixels of all images form one reduction axis cut into tiles of 256. With enough tiles each worker
+    /// sums its tiles (worker 0 straight into `gradient`, the others into private buffers that are then
+    /// added in worker order); with too few (small batches, deep layers) workers instead take disjoint
+    /// groups of output channels and every tile. Deterministic for a given thread count.
+    public static func accumulateWeightGradient(_ gradient: inout Tensor, gradOutput: Tensor, input: Tensor, geometry g: ConvGeometry) {
         gradOutput.checkShape(g.outputShape, "Convolution.backwardWeight gradOutput")
         input.checkShape(g.inputShape, "Convolution.backwardWeight input")
+        gradient.checkShape(g.weightShape, "Convolution.backwardWeight gradient")
         let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let T = 256, KCW = 64
         let totalPixels = g.batch * ohw
@@ -304,29 +369,33 @@ public enum Convolution {
         let table = RowTable(g)
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
-        let workers = Parallel.workers(for: tiles)
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: workers * cout * K)
-        partial.update(repeating: 0, count: workers * cout * K)
+        // Output-channel groups in whole 4-row tiles of the dot kernel.
+        let rowGroupCount = rowGroups(items: tiles, rowPanels: cout / 4)
+        let workers = rowGroupCount > 1 ? 1 : Parallel.workers(for: tiles)
+        let extra = workers - 1
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: max(1, extra * cout * K))
         defer { partial.deallocate() }
         gradOutput.withUnsafeBufferPointer { gp in
             input.withUnsafeBufferPointer { ip in
+                gradient.withUnsafeMutableBufferPointer { dp in
                 table.planeOffset.withUnsafeBufferPointer { tp in
                 table.ky.withUnsafeBufferPointer { tky in
                 table.kx.withUnsafeBufferPointer { tkx in
-                    let gsrc = gp.baseAddress!, isrc = ip.baseAddress!
-                    Parallel.chunks(tiles) { worker, tileRange in
-                        let dW = partial + worker * cout * K
-                        let dTile = UnsafeMutablePointer<Float>.allocate(capacity: cout * T)
+                    let gsrc = gp.baseAddress!, isrc = ip.baseAddress!, dst = dp.baseAddress!
+                    /// Adds tiles `tileRange` for output channels `m0..<m1` into `dW` (row stride K, starting at row m0).
+                    func accumulate(tiles tileRange: Range<Int>, rows m0: Int, _ m1: Int, into dW: UnsafeMutablePointer<Float>) {
+                        let rows = m1 - m0
+                        let dTile = UnsafeMutablePointer<Float>.allocate(capacity: rows * T)
                         let colTile = UnsafeMutablePointer<Float>.allocate(capacity: KCW * T)
                         defer { dTile.deallocate(); colTile.deallocate() }
                         for tile in tileRange {
                             let q0 = tile * T, q1 = min(totalPixels, q0 + T), tileLen = q1 - q0
-                            // dOut tile [Cout][tp] gathered across image boundaries.
+                            // dOut tile [rows][tp] gathered across image boundaries.
                             var q = q0
                             while q < q1 {
                                 let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
                                 let s = gsrc + img * cout * ohw + p
-                                for co in 0..<cout { (dTile + co * T + (q - q0)).update(from: s + co * ohw, count: len) }
+                                for r in 0..<rows { (dTile + r * T + (q - q0)).update(from: s + (m0 + r) * ohw, count: len) }
                                 q += len
                             }
                             var k0 = 0
@@ -339,22 +408,42 @@ public enum Convolution {
                                            p0: p, count: len, k0: k0, kc: kc, dst: colTile + (q - q0), dstStride: T)
                                     q += len
                                 }
-                                kernels.gemmNT(cout, kc, tileLen, dTile, T, colTile, T, dW + k0, K, true)
+                                kernels.gemmNT(rows, kc, tileLen, dTile, T, colTile, T, dW + k0, K, true)
                                 k0 += kc
                             }
                         }
                     }
-                }}}
+                    if rowGroupCount > 1 {
+                        let quads = cout / 4
+                        Parallel.chunks(rowGroupCount) { _, groups in
+                            for grp in groups {
+                                let m0 = 4 * (quads * grp / rowGroupCount)
+                                let m1 = grp == rowGroupCount - 1 ? cout : 4 * (quads * (grp + 1) / rowGroupCount)
+                                accumulate(tiles: 0..<tiles, rows: m0, m1, into: dst + m0 * K)
+                            }
+                        }
+                    } else {
+                        Parallel.chunks(tiles, maxWorkers: workers) { worker, tileRange in
+                            if worker == 0 {
+                                accumulate(tiles: tileRange, rows: 0, cout, into: dst)
+                            } else {
+                                let dW = partial + (worker - 1) * cout * K
+                                dW.update(repeating: 0, count: cout * K)
+                                accumulate(tiles: tileRange, rows: 0, cout, into: dW)
+                            }
+                        }
+                        if extra > 0 {
+                            Parallel.chunks(cout * K) { _, r in
+                                for w in 0..<extra {
+                                    let s = partial + w * cout * K
+                                    for i in r { dst[i] += s[i] }
+                                }
+                            }
+                        }
+                    }
+                }}}}
             }
         }
-        var dWeight = Tensor(zeros: g.weightShape)
-        dWeight.withUnsafeMutableBufferPointer { d in
-            for w in 0..<workers {
-                let s = partial + w * cout * K
-                for i in 0..<(cout * K) { d[i] += s[i] }
-            }
-        }
-        return dWeight
     }
 
     /// Gradient of a per-channel bias: `dOut [N, C, H, W] -> [C]`.
@@ -375,5 +464,36 @@ public enum Convolution {
             }
         }
         return Tensor(shape: [c], scalars: out)
+    }
+}
+
+/// A convolution weight packed into the GEMM's 6-row panels, for `Convolution.forward` (`W [Cout, K]`)
+/// or `Convolution.backwardInput` (`Wᵀ [K, Cout]`). Reusable for as long as the weight does not change,
+/// which saves repacking every call at inference. Immutable after creation.
+public final class PackedConvolutionWeight: @unchecked Sendable {
+    /// Which product the panels are for.
+    public enum Use: Sendable { case forward, inputGradient }
+    public let use: Use
+    public let outChannels: Int, reduction: Int
+    let panels: UnsafeMutablePointer<Float>
+
+    init(_ weight: Tensor, outChannels: Int, reduction: Int, use: Use) {
+        self.use = use; self.outChannels = outChannels; self.reduction = reduction
+        let rows = use == .forward ? outChannels : reduction, depth = use == .forward ? reduction : outChannels
+        panels = .allocate(capacity: (rows + MR - 1) / MR * depth * MR)
+        weight.withUnsafeBufferPointer { wp in
+            if use == .forward {
+                GEMM.packA(wp.baseAddress!, m: outChannels, k: reduction, rowStride: reduction, colStride: 1, into: panels)
+            } else {
+                GEMM.packA(wp.baseAddress!, m: reduction, k: outChannels, rowStride: 1, colStride: reduction, into: panels)
+            }
+        }
+    }
+
+    deinit { panels.deallocate() }
+
+    func check(_ expected: Use, outChannels c: Int, reduction k: Int) {
+        precondition(use == expected && outChannels == c && reduction == k,
+                     "Convolution: packed weight for \(use) \(outChannels)x\(reduction), needed \(expected) \(c)x\(k)")
     }
 }

@@ -46,25 +46,82 @@ public enum Elementwise {
         }
     }
 
-    /// Per-channel affine map and optional SiLU over `[N, C, ...]` in place:
-    /// `x[n, c] = act(x[n, c] · scale[c] + shift[c])`. Returns the pre-activation when `keepPreActivation`.
-    public static func channelAffine(_ x: inout Tensor, scale: [Float], shift: [Float], silu: Bool,
-                                     keepPreActivation: Bool) -> Tensor? {
+    /// Per-channel affine map and optional SiLU over `[N, C, ...]`:
+    /// `y[n, c] = act(x[n, c] · scale[c] + shift[c])`, into a new tensor (no copy of `x` first).
+    public static func channelAffine(_ x: Tensor, scale: [Float], shift: [Float], silu: Bool) -> Tensor {
         let n = x.shape[0], c = x.shape[1], plane = x.count / max(1, n * c)
         precondition(scale.count == c && shift.count == c, "Elementwise.channelAffine: \(c) channels, \(scale.count) scales")
         let k = KernelSet.current
-        var pre: Tensor? = keepPreActivation ? Tensor(uninitializedShape: x.shape) { _ in } : nil
-        x.withUnsafeMutableBufferPointer { xp in
-            let base = xp.baseAddress!
-            if pre != nil {
-                pre!.withUnsafeMutableBufferPointer { pp in
-                    let pb = pp.baseAddress!
-                    Parallel.forEach(n * c) { i in k.affineActivation(base + i * plane, plane, scale[i % c], shift[i % c], silu, pb + i * plane) }
-                }
-            } else {
-                Parallel.forEach(n * c) { i in k.affineActivation(base + i * plane, plane, scale[i % c], shift[i % c], silu, nil) }
+        return Tensor(uninitializedShape: x.shape) { yp in
+            x.withUnsafeBufferPointer { xp in
+                let xb = xp.baseAddress!, yb = yp.baseAddress!
+                Parallel.forEach(n * c) { i in k.affineActivation(xb + i * plane, yb + i * plane, plane, scale[i % c], shift[i % c], silu) }
             }
         }
-        return pre
+    }
+
+    /// Adds per-plane sums `[N·C]` over images, in image order (so the result does not depend on the
+    /// thread count), in Double.
+    static func channelTotals(_ perPlane: [Float], n: Int, c: Int) -> [Float] {
+        (0..<c).map { ch in
+            var s: Double = 0
+            for i in 0..<n { s += Double(perPlane[i * c + ch]) }
+            return Float(s)
+        }
+    }
+
+    /// Gradient through `y = silu(z · scale[c] + shift[c])` over `[N, C, ...]`, times `gradScale[c]`, in one pass.
+    ///
+    /// - Returns: `dz = gradScale · du` with `du = dy · silu'(z · scale + shift)`, and per channel `Σ du`
+    ///   and `Σ du · (z − center[c])` (what batch-norm backward needs).
+    public static func affineSiLUBackward(input z: Tensor, gradOutput dy: Tensor, scale: [Float], shift: [Float],
+                                          gradScale: [Float], center: [Float]) -> (gradient: Tensor, sum: [Float], centeredSum: [Float]) {
+        precondition(z.shape == dy.shape, "Elementwise.affineSiLUBackward: shapes \(z.shape) and \(dy.shape) differ")
+        let n = z.shape[0], c = z.shape[1], plane = z.count / max(1, n * c)
+        let k = KernelSet.current
+        var sums = [Float](repeating: 0, count: n * c), centered = sums
+        let dz = Tensor(uninitializedShape: z.shape) { dp in
+            z.withUnsafeBufferPointer { zp in dy.withUnsafeBufferPointer { gp in
+                sums.withUnsafeMutableBufferPointer { sp in centered.withUnsafeMutableBufferPointer { qp in
+                    let zb = zp.baseAddress!, gb = gp.baseAddress!, db = dp.baseAddress!, sb = sp.baseAddress!, qb = qp.baseAddress!
+                    Parallel.forEach(n * c) { i in
+                        let ch = i % c, o = i * plane
+                        (sb[i], qb[i]) = k.affineSiLUBackward(zb + o, gb + o, db + o, plane, scale[ch], shift[ch], gradScale[ch], center[ch])
+                    }
+                }}
+            }}
+        }
+        return (dz, channelTotals(sums, n: n, c: c), channelTotals(centered, n: n, c: c))
+    }
+
+    /// Per channel of `[N, C, ...]`: `Σ dy` and `Σ dy · (x − center[c])`.
+    public static func centeredChannelSums(input x: Tensor, gradOutput dy: Tensor, center: [Float]) -> (sum: [Float], centeredSum: [Float]) {
+        precondition(x.shape == dy.shape, "Elementwise.centeredChannelSums: shapes \(x.shape) and \(dy.shape) differ")
+        let n = x.shape[0], c = x.shape[1], plane = x.count / max(1, n * c)
+        let k = KernelSet.current
+        var sums = [Float](repeating: 0, count: n * c), centered = sums
+        x.withUnsafeBufferPointer { xp in dy.withUnsafeBufferPointer { gp in
+            sums.withUnsafeMutableBufferPointer { sp in centered.withUnsafeMutableBufferPointer { qp in
+                let xb = xp.baseAddress!, gb = gp.baseAddress!, sb = sp.baseAddress!, qb = qp.baseAddress!
+                Parallel.forEach(n * c) { i in (sb[i], qb[i]) = k.centeredSums(xb + i * plane, gb + i * plane, plane, center[i % c]) }
+            }}
+        }}
+        return (channelTotals(sums, n: n, c: c), channelTotals(centered, n: n, c: c))
+    }
+
+    /// Training-mode batch-norm input gradient over `[N, C, ...]`, in place on `g` (which holds `dL/dy`):
+    /// `g = k[c] · (g − meanGrad[c] − (x − mean[c]) · invStd[c] · meanGradXhat[c])`.
+    public static func batchNormBackward(_ g: inout Tensor, input x: Tensor, k: [Float], meanGrad: [Float],
+                                         meanGradXhat: [Float], mean: [Float], invStd: [Float]) {
+        precondition(x.shape == g.shape, "Elementwise.batchNormBackward: shapes \(x.shape) and \(g.shape) differ")
+        let n = x.shape[0], c = x.shape[1], plane = x.count / max(1, n * c)
+        let kernels = KernelSet.current
+        g.withUnsafeMutableBufferPointer { gp in x.withUnsafeBufferPointer { xp in
+            let gb = gp.baseAddress!, xb = xp.baseAddress!
+            Parallel.forEach(n * c) { i in
+                let ch = i % c
+                kernels.batchNormBackwardApply(xb + i * plane, gb + i * plane, plane, k[ch], meanGrad[ch], meanGradXhat[ch], mean[ch], invStd[ch])
+            }
+        }}
     }
 }

@@ -13,18 +13,22 @@ public enum GEMM {
     static func packA(_ src: UnsafePointer<Float>, m: Int, k: Int, rowStride: Int, colStride: Int,
                       into dst: UnsafeMutablePointer<Float>) {
         let panels = (m + MR - 1) / MR
-        for ip in 0..<panels {
-            let d = dst + ip * k * MR
-            for r in 0..<MR {
-                let i = ip * MR + r
-                if i < m {
-                    let s = src + i * rowStride
-                    for p in 0..<k { d[p * MR + r] = s[p * colStride] }
-                } else {
-                    for p in 0..<k { d[p * MR + r] = 0 }
+        func pack(_ range: Range<Int>) {
+            for ip in range {
+                let d = dst + ip * k * MR
+                for r in 0..<MR {
+                    let i = ip * MR + r
+                    if i < m {
+                        let s = src + i * rowStride
+                        for p in 0..<k { d[p * MR + r] = s[p * colStride] }
+                    } else {
+                        for p in 0..<k { d[p * MR + r] = 0 }
+                    }
                 }
             }
         }
+        // Big weights (deep convolutions: up to 590 K floats) are packed by all workers; panels are disjoint.
+        if panels * k * MR >= 1 << 16 { Parallel.chunks(panels) { _, r in pack(r) } } else { pack(0..<panels) }
     }
 
     /// Packs `B[k0..<k0+kc, 16 jp ..< 16 jp + 16]` into `[kc][16]` (zero columns past `n`).

@@ -264,22 +264,83 @@ public func sigmoidForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<
     while i < count { y[i] = 1 / (1 + scalarExp(-x[i])); i += 1 }
 }
 
-/// Per-channel affine map then optional SiLU, in place over one plane:
-/// `x = x · scale + shift` (and `x = silu(x)` when `silu`), writing the pre-activation to `pre` if given.
-public func affineActivation(_ x: UnsafeMutablePointer<Float>, _ count: Int, scale: Float, shift: Float,
-                             silu: Bool, pre: UnsafeMutablePointer<Float>?) {
+/// Per-channel affine map then optional SiLU over one plane: `y = x · scale + shift`, then
+/// `y = silu(y)` when `silu`. `y` may be `x` (in place).
+public func affineActivation(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int,
+                             scale: Float, shift: Float, silu: Bool) {
     var i = 0
     let sc = SIMD16<Float>(repeating: scale), sh = SIMD16<Float>(repeating: shift), one = SIMD16<Float>(repeating: 1)
     while i + 16 <= count {
         let z = fma16(sh, load16(x + i), sc)
-        if let pre { store16(z, pre + i) }
-        store16(silu ? z / (one + vexp(-z)) : z, x + i)
+        store16(silu ? z / (one + vexp(-z)) : z, y + i)
         i += 16
     }
     while i < count {
         let z = x[i] * scale + shift
-        if let pre { pre[i] = z }
-        x[i] = silu ? z / (1 + scalarExp(-z)) : z
+        y[i] = silu ? z / (1 + scalarExp(-z)) : z
         i += 1
     }
+}
+
+/// Backward of `y = silu(z · scale + shift)` over one plane, with the pre-activation recomputed from `z`
+/// exactly as `affineActivation` forms it:
+/// `du = dy · σ(v) (1 + v (1 − σ(v)))`, `v = z · scale + shift`; writes `dz = du · gradScale`.
+///
+/// - Returns: `Σ du` and `Σ du · (z − center)` over the plane (batch-norm gradients need both).
+public func affineSiLUBackward(_ z: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>,
+                               _ count: Int, scale: Float, shift: Float, gradScale: Float, center: Float) -> (Float, Float) {
+    var i = 0
+    let sc = SIMD16<Float>(repeating: scale), sh = SIMD16<Float>(repeating: shift), one = SIMD16<Float>(repeating: 1)
+    let k = SIMD16<Float>(repeating: gradScale), m = SIMD16<Float>(repeating: center)
+    var sumU = SIMD16<Float>(), sumUZ = SIMD16<Float>()
+    while i + 16 <= count {
+        let zv = load16(z + i)
+        let v = fma16(sh, zv, sc)
+        let s = one / (one + vexp(-v))
+        let du = load16(dy + i) * s * (one + v * (one - s))
+        sumU += du
+        sumUZ = fma16(sumUZ, du, zv - m)
+        store16(du * k, dz + i)
+        i += 16
+    }
+    var a = sumU.sum(), b = sumUZ.sum()
+    while i < count {
+        let v = z[i] * scale + shift
+        let s = 1 / (1 + scalarExp(-v))
+        let du = dy[i] * s * (1 + v * (1 - s))
+        a += du; b += du * (z[i] - center)
+        dz[i] = du * gradScale
+        i += 1
+    }
+    return (a, b)
+}
+
+/// Sums of one plane for batch-norm backward without an activation: `Σ dy` and `Σ dy · (x − center)`.
+public func centeredSums(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ count: Int, center: Float) -> (Float, Float) {
+    var i = 0
+    let m = SIMD16<Float>(repeating: center)
+    var sumU = SIMD16<Float>(), sumUZ = SIMD16<Float>()
+    while i + 16 <= count {
+        let du = load16(dy + i)
+        sumU += du
+        sumUZ = fma16(sumUZ, du, load16(x + i) - m)
+        i += 16
+    }
+    var a = sumU.sum(), b = sumUZ.sum()
+    while i < count { a += dy[i]; b += dy[i] * (x[i] - center); i += 1 }
+    return (a, b)
+}
+
+/// Training-mode batch-norm input gradient over one plane, in place on `g`:
+/// `g = k · (g − meanGrad − (x − mean) · invStd · meanGradXhat)`.
+public func batchNormBackwardApply(_ x: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ count: Int,
+                                   k: Float, meanGrad: Float, meanGradXhat: Float, mean: Float, invStd: Float) {
+    var i = 0
+    let kv = SIMD16<Float>(repeating: k), md = SIMD16<Float>(repeating: meanGrad), mq = SIMD16<Float>(repeating: meanGradXhat)
+    let mu = SIMD16<Float>(repeating: mean), inv = SIMD16<Float>(repeating: invStd)
+    while i + 16 <= count {
+        store16(kv * (load16(g + i) - md - (load16(x + i) - mu) * inv * mq), g + i)
+        i += 16
+    }
+    while i < count { g[i] = k * (g[i] - meanGrad - (x[i] - mean) * invStd * meanGradXhat); i += 1 }
 }

@@ -79,12 +79,8 @@ func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
         var g = SeededGenerator(seed: 1)
         let a = Tensor.randomNormal(shape: [37, 300], generator: &g)
         let b = Tensor.randomNormal(shape: [300, 70], generator: &g)
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = saved }
-        Parallel.threadCount = 1
-        let one = matmul(a, b)
-        Parallel.threadCount = 3
-        let three = matmul(a, b)
+        let one = Parallel.withThreadCount(1) { matmul(a, b) }
+        let three = Parallel.withThreadCount(3) { matmul(a, b) }
         #expect(one == three)
     }
 }
@@ -140,3 +136,118 @@ func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 import Foundation
+
+/// The split choices that depend on the thread count (output-channel groups when a layer has few
+/// pixel tiles, pixel tiles otherwise) must match the naive convolution, and the forward and
+/// input gradient must be bit-identical for any thread count.
+@Suite struct ConvolutionSplitTests {
+    /// Deep-layer shapes: few pixels, many channels (one tile at batch 1), and a shallow one with many tiles.
+    static let cases: [(cin: Int, cout: Int, h: Int, s: Int, n: Int)] = [
+        (16, 40, 4, 1, 1), (12, 30, 8, 2, 3), (8, 64, 6, 1, 2), (3, 8, 40, 2, 2), (20, 27, 5, 1, 5),
+    ]
+
+    func geometry(_ c: (cin: Int, cout: Int, h: Int, s: Int, n: Int)) -> ConvGeometry {
+        ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.h, outChannels: c.cout,
+                     kernelHeight: 3, kernelWidth: 3, strideHeight: c.s, strideWidth: c.s, paddingHeight: 1, paddingWidth: 1)
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func matchesNaiveAndIsThreadCountInvariant(_ index: Int) {
+        let geo = geometry(Self.cases[index])
+        var g = SeededGenerator(seed: UInt64(100 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let bias = Tensor.randomNormal(shape: [geo.outChannels], generator: &g)
+        let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
+        var forwards: [Tensor] = [], inputGrads: [Tensor] = []
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            let y = Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
+            var ref = Reference.conv(x, w, geo)
+            for i in 0..<ref.count { ref.scalars[i] += bias.scalars[(i / (geo.outHeight * geo.outWidth)) % geo.outChannels] }
+            #expect(maxRelativeError(y.scalars, ref.scalars) < 1e-5, "forward, \(threads) threads")
+            forwards.append(y)
+            let dx = Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
+            let lhs = (Convolution.forward(input: x, weight: w, bias: nil, geometry: geo) * dy).sum()
+            #expect(abs((x * dx).sum() - lhs) <= 1e-3 * max(1, abs(lhs)), "input gradient adjoint, \(threads) threads")
+            inputGrads.append(dx)
+            // Weight gradient against a naive sum; accumulating adds to what is there.
+            var dw = Tensor(repeating: 1, shape: geo.weightShape)
+            Convolution.accumulateWeightGradient(&dw, gradOutput: dy, input: x, geometry: geo)
+            var refW = Tensor(repeating: 1, shape: geo.weightShape)
+            for n in 0..<geo.batch { for co in 0..<geo.outChannels { for oy in 0..<geo.outHeight { for ox in 0..<geo.outWidth {
+                for ci in 0..<geo.inChannels { for ky in 0..<3 { for kx in 0..<3 {
+                    let iy = oy * geo.strideHeight - 1 + ky, ix = ox * geo.strideWidth - 1 + kx
+                    if iy >= 0 && iy < geo.inHeight && ix >= 0 && ix < geo.inWidth { refW[co, ci, ky, kx] += x[n, ci, iy, ix] * dy[n, co, oy, ox] }
+                }}}
+            }}}}
+            #expect(maxRelativeError(dw.scalars, refW.scalars) < 1e-4, "weight gradient, \(threads) threads")
+            // Same thread count, same bits.
+            var again = Tensor(repeating: 1, shape: geo.weightShape)
+            Convolution.accumulateWeightGradient(&again, gradOutput: dy, input: x, geometry: geo)
+            #expect(again == dw)
+        }}
+        #expect(forwards[0] == forwards[1] && forwards[0] == forwards[2])
+        #expect(inputGrads[0] == inputGrads[1] && inputGrads[0] == inputGrads[2])
+    }
+
+    @Test func packedWeightGivesTheSameResult() {
+        let geo = geometry(Self.cases[0])
+        var g = SeededGenerator(seed: 7)
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
+        let packed = Convolution.pack(w, geometry: geo, for: .forward)
+        #expect(Convolution.forward(input: x, packedWeight: packed, bias: nil, geometry: geo)
+                == Convolution.forward(input: x, weight: w, bias: nil, geometry: geo))
+        let packedT = Convolution.pack(w, geometry: geo, for: .inputGradient)
+        #expect(Convolution.backwardInput(gradOutput: dy, packedWeight: packedT, geometry: geo)
+                == Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo))
+    }
+}
+
+@Suite struct FusedBatchNormKernelTests {
+    /// `affineSiLUBackward` against the unfused composition, on planes that are not a multiple of 16.
+    @Test func affineSiLUBackwardMatchesComposition() {
+        var g = SeededGenerator(seed: 11)
+        let z = Tensor.randomNormal(shape: [3, 2, 5, 7], generator: &g)
+        let dy = Tensor.randomNormal(shape: z.shape, generator: &g)
+        let scale: [Float] = [0.7, -1.3], shift: [Float] = [0.2, 0.5], gradScale: [Float] = [2, 0.5], center: [Float] = [0.1, -0.2]
+        let (dz, sum, centered) = Elementwise.affineSiLUBackward(input: z, gradOutput: dy, scale: scale, shift: shift,
+                                                                 gradScale: gradScale, center: center)
+        var refSum = [Double](repeating: 0, count: 2), refCentered = refSum
+        for i in 0..<z.count {
+            let c = (i / 35) % 2
+            let v = Double(z.scalars[i]) * Double(scale[c]) + Double(shift[c])
+            let s = 1 / (1 + Foundation.exp(-v))
+            let du = Double(dy.scalars[i]) * s * (1 + v * (1 - s))
+            #expect(abs(Double(dz.scalars[i]) - du * Double(gradScale[c])) <= 1e-5 * max(1, abs(du)))
+            refSum[c] += du; refCentered[c] += du * (Double(z.scalars[i]) - Double(center[c]))
+        }
+        for c in 0..<2 {
+            #expect(abs(Double(sum[c]) - refSum[c]) <= 1e-4 * max(1, abs(refSum[c])))
+            #expect(abs(Double(centered[c]) - refCentered[c]) <= 1e-4 * max(1, abs(refCentered[c])))
+        }
+        let plain = Elementwise.centeredChannelSums(input: z, gradOutput: dy, center: center)
+        var refPlain = [Double](repeating: 0, count: 2)
+        for i in 0..<z.count { let c = (i / 35) % 2; refPlain[c] += Double(dy.scalars[i]) * (Double(z.scalars[i]) - Double(center[c])) }
+        for c in 0..<2 { #expect(abs(Double(plain.centeredSum[c]) - refPlain[c]) <= 1e-4 * max(1, abs(refPlain[c]))) }
+    }
+}
+
+@Suite struct Im2colCopyTests {
+    /// The vector copies of im2col rows, at every length around their 8- and 16-float steps.
+    @Test func shortCopyAndEvenGatherMatchScalar() {
+        for n in 0...40 {
+            let src = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n + 1)
+            defer { src.deallocate() }
+            for i in 0..<(2 * n + 1) { src[i] = Float(i) + 0.5 }
+            var copied = [Float](repeating: -1, count: n), gathered = copied
+            copied.withUnsafeMutableBufferPointer { Convolution.copyShort(src, $0.baseAddress!, n) }
+            // Only 2 (n − 1) + 1 floats are valid input for the gather: it must not depend on later ones.
+            src[max(0, 2 * n - 1)] = .nan
+            gathered.withUnsafeMutableBufferPointer { Convolution.gatherEven(src, $0.baseAddress!, n) }
+            #expect(copied == (0..<n).map { Float($0) + 0.5 }, "copy n = \(n)")
+            #expect(gathered == (0..<n).map { Float(2 * $0) + 0.5 }, "gather n = \(n)")
+        }
+    }
+}
