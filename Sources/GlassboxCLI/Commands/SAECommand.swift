@@ -31,6 +31,7 @@ enum SAECommand: Command {
       --latents M      latents (default 2048 = 8 x 256)
       --k K            active latents per sample (default 32)
       --epochs E       passes over the embeddings (default 30)
+      --lr X           Adam step size (default 0.004)
       --resample-every N  re-initialise latents that have not fired for an epoch every N steps
                        (Bricken et al. 2023; default 0 = never: on the shipped detector's
                        near-low-rank embedding it revives latents that fire on few crops
@@ -64,6 +65,7 @@ enum SAECommand: Command {
         let k = try arguments.int("--k", default: 32, range: 1...1024)
         let epochs = try arguments.int("--epochs", default: 30, range: 1...10_000)
         let seed = UInt64(try arguments.int("--seed", default: 3, range: 0...Int.max))
+        let learningRate = Float(try arguments.double("--lr", default: 4e-3, range: 1e-6...1))
         let resampleEvery = try arguments.int("--resample-every", default: 0, range: 0...1_000_000)
         let resampleUntil = try arguments.double("--resample-until", default: 0.5, range: 0...1)
         let words = arguments.positionals()
@@ -117,7 +119,7 @@ enum SAECommand: Command {
         let sae = SparseAutoencoder(inputSize: d, latentCount: latents, k: k, seed: seed)
         let steps = epochs * ((count + 255) / 256)
         let trainer = SAETrainer(model: sae, configuration: .init(
-            epochs: epochs, resampleEvery: resampleEvery > 0 ? resampleEvery : nil,
+            epochs: epochs, learningRate: learningRate, resampleEvery: resampleEvery > 0 ? resampleEvery : nil,
             resampleUntilStep: Int(Double(steps) * resampleUntil), seed: seed))
         let bar = ProgressLine("training SAE", total: steps)
         try trainer.train(train.embeddings, count: count, evaluate: false) { progress in
