@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Decode speed and peak memory on a long 1080p file: makes a 10-minute 1920x1080 H.264 clip with
-# ffmpeg's test source (about 100 MB, in $TMPDIR; kept for reruns) and runs `glassbox bench decode`
+# ffmpeg's test source (about 700 MB, in $TMPDIR; kept for reruns) and runs `glassbox bench decode`
 # on it. Memory should not grow with length: frames are streamed, never collected.
 #
 #   bench/long-decode.sh [GLASSBOX_BINARY] [MINUTES]

@@ -11,7 +11,8 @@ P=.cache/data/pyfeat
 
 if [ "${1:-}" != "--skip-training" ]; then
     # The shipped detector (weights/detector.safetensors) and its training metrics.
-    "$BIN" train --steps 3000 --validate-every 250 --run runs/detector --out weights/detector.safetensors
+    # --keep-last: the shipped weights are the final step (they predate best-step selection).
+    "$BIN" train --steps 3000 --validate-every 250 --keep-last --run runs/detector --out weights/detector.safetensors
     # The sparse autoencoder and its feature dictionary.
     "$BIN" sae train --run runs/detector --out weights/sae.safetensors
     # The deliberately shortcut-prone fixture (fakes always JPEG 30, reals never).
@@ -37,6 +38,18 @@ fi
 # Explanations: faithfulness on fakes with known masks.
 "$BIN" faithfulness "$OUT/valset" --json "$OUT/faithfulness.json"
 
+# The SAE's dead latents against training length, learning rate and resampling (model card table).
+# Each run rewrites runs/detector/sae_metrics.json, so the shipped SAE's metrics are kept aside.
+[ -f runs/detector/sae_metrics.json ] && cp runs/detector/sae_metrics.json "$OUT/sae_metrics-shipped.json"
+for args in "--epochs 1" "--epochs 3" "--epochs 3 --resample-every 40 --resample-until 0.7" "--epochs 10" \
+            "--epochs 10 --lr 0.001" "--epochs 30 --lr 0.001"; do
+    # shellcheck disable=SC2086
+    "$BIN" sae train --run runs/detector --out "$OUT/sae-sweep/sae.safetensors" $args
+done
+[ -f "$OUT/sae_metrics-shipped.json" ] && cp "$OUT/sae_metrics-shipped.json" runs/detector/sae_metrics.json
+"$BIN" bench ig
+"$BIN" sae montage --out "$OUT/sae-montages"
+
 # Shortcut flag rates: shipped model against the shortcut-prone fixture, same set.
 "$BIN" robustness "$OUT/valset" --out "$OUT/robustness-shipped" --perturbations jpeg:90,50,20 --frames 6
 "$BIN" robustness "$OUT/valset" --out "$OUT/robustness-shortcut" --perturbations jpeg:90,50,20 --frames 6 \
@@ -49,4 +62,6 @@ for i in 1 2 3; do /usr/bin/time -f "scan with explanation: %e s" "$BIN" scan "$
 
 # Decode throughput against the ffmpeg CLI, and the network engine.
 "$BIN" bench decode $P/WolfgangLanger_Pexels.mp4 --rounds 5
+bench/long-decode.sh "$BIN" 10
+"$BIN" bench faces
 "$BIN" bench nn --batches 1,8,32 --threads 1,2
