@@ -36,20 +36,7 @@ public struct SequenceSampler: Sendable {
     /// `pairs` real and fake sequences: inputs `[2*pairs, frames, 3, S, S]` flattened, one label per sequence.
     public func batch(pairs: Int, seed: UInt64) -> (inputs: [Float], labels: [Float]) {
         precondition(hasSequences, "no video sequences on this side of the split")
-        let slots = ResultSlots<([RGBImage], [RGBImage])>(count: pairs)
-        DispatchQueue.concurrentPerform(iterations: pairs) { pair in
-            var rng = SplitMix64(seed: seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(pair))
-            slots.set(pair, makePair(using: &rng))
-        }
-        var inputs: [Float] = [], labels: [Float] = []
-        for pair in 0..<pairs {
-            let (real, fake) = slots.get(pair)
-            for image in real { inputs.append(contentsOf: format.tensorValues(image)) }
-            labels.append(0)
-            for image in fake { inputs.append(contentsOf: format.tensorValues(image)) }
-            labels.append(1)
-        }
-        return (inputs, labels)
+        return sequenceBatch(pairs: pairs, seed: seed, format: format) { rng in makePair(using: &rng) }
     }
 
     func makePair(using rng: inout SplitMix64) -> ([RGBImage], [RGBImage]) {
@@ -85,4 +72,34 @@ public struct SequenceSampler: Sendable {
         }
         return (real, fake)
     }
+}
+
+/// `pairs` (real, fake) sequence pairs made concurrently, pair `i` from its own generator seeded by
+/// (`seed`, `i`, `salt`), laid out as inputs `[2*pairs, frames, 3, S, S]` with one label per sequence
+/// (0 real, 1 fake). Shared by the real-only and the supervised sequence samplers.
+func sequenceBatch(pairs: Int, seed: UInt64, salt: UInt64 = 0, format: InputFormat,
+                   makePair: (inout SplitMix64) -> ([RGBImage], [RGBImage])) -> (inputs: [Float], labels: [Float]) {
+    let slots = ResultSlots<([RGBImage], [RGBImage])>(count: pairs)
+    withoutActuallyEscaping(makePair) { makePair in
+        let box = UncheckedSendableBox(makePair)
+        DispatchQueue.concurrentPerform(iterations: pairs) { pair in
+            var rng = SplitMix64(seed: seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(pair) &+ salt)
+            slots.set(pair, box.value(&rng))
+        }
+    }
+    var inputs: [Float] = [], labels: [Float] = []
+    for pair in 0..<pairs {
+        let (real, fake) = slots.get(pair)
+        for image in real { inputs.append(contentsOf: format.tensorValues(image)) }
+        labels.append(0)
+        for image in fake { inputs.append(contentsOf: format.tensorValues(image)) }
+        labels.append(1)
+    }
+    return (inputs, labels)
+}
+
+/// Carries a closure into `concurrentPerform`; the samplers' pair makers only read shared state.
+private struct UncheckedSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -96,20 +96,7 @@ public struct SupervisedSequenceSampler: SequencePairSampler {
 
     public func batch(pairs: Int, seed: UInt64) -> (inputs: [Float], labels: [Float]) {
         precondition(hasSequences, "no real and fake video sequences on this side of the split")
-        let slots = ResultSlots<([RGBImage], [RGBImage])>(count: pairs)
-        DispatchQueue.concurrentPerform(iterations: pairs) { pair in
-            var rng = SplitMix64(seed: seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(pair) &+ 0x5E0)
-            slots.set(pair, makePair(using: &rng))
-        }
-        var inputs: [Float] = [], labels: [Float] = []
-        for pair in 0..<pairs {
-            let (real, fake) = slots.get(pair)
-            for image in real { inputs.append(contentsOf: format.tensorValues(image)) }
-            labels.append(0)
-            for image in fake { inputs.append(contentsOf: format.tensorValues(image)) }
-            labels.append(1)
-        }
-        return (inputs, labels)
+        return sequenceBatch(pairs: pairs, seed: seed, salt: 0x5E0, format: format) { rng in makePair(using: &rng) }
     }
 
     func makePair(using rng: inout SplitMix64) -> ([RGBImage], [RGBImage]) {
