@@ -5,7 +5,7 @@ import VideoIO
 /// `glassbox bench decode|nn|faces|ig`: throughput figures, printed, never asserted in tests.
 enum BenchCommand: Command {
     static let name = "bench"
-    static let summary = "measure decode and network throughput (against ffmpeg / for PyTorch comparison)"
+    static let summary = "measure decode (against ffmpeg), face finding, network (for PyTorch comparison) and integrated-gradients speed"
     static let help = """
     Usage: glassbox bench decode FILE [--rounds N] [--json]
            glassbox bench nn [--batches 1,8,32] [--threads N] [--seconds S] [--json]

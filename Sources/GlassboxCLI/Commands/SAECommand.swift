@@ -7,7 +7,7 @@ import Synthesis
 /// `glassbox sae train`: a TopK sparse autoencoder over the detector's embedding, and its feature dictionary.
 enum SAECommand: Command {
     static let name = "sae"
-    static let summary = "train the sparse autoencoder over the detector's embedding and label its features"
+    static let summary = "train the sparse autoencoder over the detector's embedding and label its features; draw feature montages"
     static var help: String { trainHelp + "\n" + SAEMontage.help }
     static let trainHelp = """
     Usage: glassbox sae train [--weights FILE] [--run DIR] [--out FILE] [--pairs N] [--latents M] [--k K]
