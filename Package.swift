@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Detector", dependencies: ["NN", "Faces", "VideoIO", "Imaging", "Synthesis"], swiftSettings: optimized),
         .target(name: "Synthesis", dependencies: ["Imaging", "Faces", "VideoIO"], swiftSettings: optimized),
         .target(name: "Explain", dependencies: ["NN", "Imaging"], swiftSettings: optimized),
-        .target(name: "Robustness", dependencies: ["Detector", "Explain", "VideoIO", "Imaging"], swiftSettings: optimized),
+        .target(name: "Robustness", dependencies: ["Detector", "Explain", "Synthesis", "VideoIO", "Imaging"], swiftSettings: optimized),
         .target(name: "Report", dependencies: ["Explain", "Robustness", "Detector"]),
         .target(name: "GlassboxCLI", dependencies: ["VideoIO", "Imaging", "Faces", "Tensor", "NN", "Detector",
                                                     "Synthesis", "Explain", "Robustness", "Report"]),

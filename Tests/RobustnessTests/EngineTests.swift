@@ -225,7 +225,7 @@ struct EngineTests {
 
         let manifestSet = folder.appendingPathComponent("manifest")
         try manager.createDirectory(at: manifestSet, withIntermediateDirectories: true)
-        let manifest = #"{"items": [{"path": "videos/a.mp4", "label": "fake", "method": "selfBlend"}, {"path": "videos/b.mp4", "label": 0}]}"#
+        let manifest = #"[{"path": "videos/a.mp4", "label": "fake", "method": "selfBlend"}, {"path": "videos/b.mp4", "label": "real"}]"#
         try Data(manifest.utf8).write(to: manifestSet.appendingPathComponent("manifest.json"))
         let listed = try SetReader.load(path: manifestSet.path)
         #expect(listed.map(\.method) == ["real", "selfBlend"])
@@ -237,6 +237,9 @@ struct EngineTests {
         #expect(try SetReader.load(path: manifestSet.path).map(\.method) == ["real", "m"])
 
         try Data("[{\"path\": \"x.mp4\"}]".utf8).write(to: manifestSet.appendingPathComponent("manifest.json"))
+        #expect(throws: RobustnessError.self) { try SetReader.load(path: manifestSet.path) }
+        // One definition of a set across commands: the forms synth never writes are refused here too.
+        try Data(#"{"items": [{"path": "videos/b.mp4", "label": 0}]}"#.utf8).write(to: manifestSet.appendingPathComponent("manifest.json"))
         #expect(throws: RobustnessError.self) { try SetReader.load(path: manifestSet.path) }
         #expect(throws: RobustnessError.self) { try SetReader.load(path: folder.appendingPathComponent("missing").path) }
     }
