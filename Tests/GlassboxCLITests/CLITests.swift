@@ -106,7 +106,13 @@ struct CLITests {
         #expect(GlassboxCommand.run(["robustness", folder.path, "--shortcut", "sometimes"]) == .usage)
         #expect(GlassboxCommand.run(["evaluate", folder.appendingPathComponent("empty-set").path]) == .dataError)
         #expect(GlassboxCommand.run(["train", "--exclude-method", "noSuchMethod"]) == .usage)
+        // Supervised-only options without --set, and out-of-range values, are usage errors, not ignored.
+        #expect(GlassboxCommand.run(["train", "--frames-per-video", "8"]) == .usage)
+        #expect(GlassboxCommand.run(["train", "--also-self-blend"]) == .usage)
+        #expect(GlassboxCommand.run(["train", "--set", folder.path, "--validation-fraction", "2"]) == .usage)
         #expect(GlassboxCommand.run(["sae", "fit"]) == .usage)
+        #expect(GlassboxCommand.run(["sae", "montage", "--features", "x"]) == .usage)
+        #expect(GlassboxCommand.run(["bench", "ig", clip, clip]) == .usage)
         #expect(GlassboxCommand.run(["bench", "gpu"]) == .usage)
     }
 

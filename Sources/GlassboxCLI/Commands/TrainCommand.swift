@@ -92,8 +92,14 @@ enum TrainCommand: Command {
         let out = try arguments.option("--out") ?? (setPath == nil ? "weights/detector.safetensors" : runDirectory + "/detector.safetensors")
         let metricsPath = try arguments.option("--metrics") ?? runDirectory + "/metrics.json"
         let validationSetPath = try arguments.option("--validation-set")
-        let validationFraction = try arguments.double("--validation-fraction", default: 0.2, range: 0.01...0.9)
-        let framesPerVideo = try arguments.int("--frames-per-video", default: 32, range: 1...10_000)
+        let fractionOption = try arguments.option("--validation-fraction")
+        let framesOption = try arguments.option("--frames-per-video")
+        guard let validationFraction = fractionOption.map(Double.init) ?? 0.2, (0.01...0.9).contains(validationFraction) else {
+            throw CLIError.usage("--validation-fraction expects a number in 0.01...0.9")
+        }
+        guard let framesPerVideo = framesOption.map({ Int($0) }) ?? 32, (1...10_000).contains(framesPerVideo) else {
+            throw CLIError.usage("--frames-per-video expects a whole number in 1...10000")
+        }
         let alsoSelfBlend = arguments.flag("--also-self-blend")
         let keepLast = arguments.flag("--keep-last")
         let boundaryWeight = try arguments.option("--boundary-weight")
@@ -136,6 +142,14 @@ enum TrainCommand: Command {
 
         let store: CropStore
         var supervisedSummary: SupervisedCorpus.Summary?
+        if setPath == nil {
+            // Real-only mode: the supervised options would be silently ignored; say so instead.
+            let given = [("--validation-set", validationSetPath != nil), ("--validation-fraction", fractionOption != nil),
+                         ("--frames-per-video", framesOption != nil), ("--also-self-blend", alsoSelfBlend)]
+            if let (name, _) = given.first(where: { $0.1 }) {
+                throw CLIError.usage("\(name) is for supervised training: add --set DIR (your real and fake videos)")
+            }
+        }
         if let setPath {
             // Supervised mode: options of the other mode are mistakes, not something to ignore silently.
             if dataOption != nil { throw CLIError.usage("--data is for real-only training; --set DIR trains on your set") }
