@@ -13,8 +13,13 @@ final class BoundaryHeadStep {
     let stageIndex: Int
     /// Weight of the mask loss against the label loss.
     let weight: Float
+    /// Optional auxiliary classifier of the manipulation method (real + each method) on the
+    /// embedding, with its loss weight: more than one bit of supervision per image, so that the
+    /// embedding keeps directions that tell the methods apart (an experiment; off by default).
+    let methodHead: Linear?
+    let methodWeight: Float
 
-    init(network: SpatialNetwork, weight: Float = 1, seed: UInt64) {
+    init(network: SpatialNetwork, weight: Float = 1, methodClasses: Int = 0, methodWeight: Float = 0, seed: UInt64) {
         self.network = network
         // Stem halves, each stage halves: stage k's output is input / 2^(k + 2); input / 8 is k = 1.
         stageIndex = 1
@@ -22,15 +27,21 @@ final class BoundaryHeadStep {
         head = Conv2D(inputChannels: network.configuration.stageChannels[stageIndex], outputChannels: 1, kernelSize: 1,
                       seed: seed)
         self.weight = weight
+        self.methodWeight = methodWeight
+        methodHead = methodWeight > 0 && methodClasses > 1
+            ? Linear(inputFeatures: network.configuration.embeddingDimension, outputFeatures: methodClasses, seed: seed &+ 1) : nil
     }
 
-    var parameters: [Parameter] { network.parameters + head.parameters }
+    var parameters: [Parameter] { network.parameters + head.parameters + (methodHead?.parameters ?? []) }
 
     /// One step on `crops [N, 3, S, S]`, `labels [N]` and `masks [N, 1, S/8, S/8]`.
     /// - Returns: the label loss and the mask loss before the update.
-    func step(crops: Tensor, labels: Tensor, masks: Tensor, optimizer: any Optimizer, clipNorm: Float = 5) -> (Float, Float) {
+    /// `classes` (one per crop: 0 real, 1... the method) feeds the method head when there is one.
+    func step(crops: Tensor, labels: Tensor, masks: Tensor, classes: [Int]? = nil, optimizer: any Optimizer,
+              clipNorm: Float = 5) -> (Float, Float) {
         network.zeroGradients()
         head.zeroGradients()
+        methodHead?.zeroGradients()
         network.stem.conv.computesInputGradient = false
         defer { network.stem.conv.computesInputGradient = true }
 
@@ -48,6 +59,10 @@ final class BoundaryHeadStep {
 
         // Backward: both losses meet at the features.
         var g = network.dropout.backward(network.head.backward(labelGradient))
+        if let methodHead, let classes {
+            let (_, methodGradient) = Loss.softmaxCrossEntropy(methodHead.forward(embedding, training: true), classes: classes)
+            g += methodHead.backward(methodGradient * methodWeight)
+        }
         g = network.pool.backward(g)
         for stage in network.stages[(stageIndex + 1)...].reversed() { g = stage.backward(g) }
         g += head.backward(maskGradient * weight)

@@ -29,6 +29,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var shortcutFakeJPEGQuality: Int?
     /// Weight of the auxiliary blending-mask loss (Face X-ray style); 0 turns the head off.
     public var boundaryLossWeight: Float = 1
+    /// Weight of an auxiliary method-classification loss on the embedding (needs the mask head);
+    /// nil or 0 turns it off. Optional so that files written before it existed still decode.
+    public var methodLossWeight: Float?
     public var seed: UInt64 = 1
     public var network = SpatialNetworkConfiguration()
     /// Where fakes come from; nil means `.realOnly` (and is what files written before supervised
@@ -214,7 +217,8 @@ public final class DetectorTrainer {
         let validation = validationSampler.pairBatch(pairs: config.validationPairs, seed: config.seed &+ 1_000_003)
         let trainProbe = trainSampler.pairBatch(pairs: trainProbePairs, seed: config.seed &+ 2_000_029)
         let boundary = config.boundaryLossWeight > 0
-            ? BoundaryHeadStep(network: model.spatial, weight: config.boundaryLossWeight, seed: config.seed &+ 11) : nil
+            ? BoundaryHeadStep(network: model.spatial, weight: config.boundaryLossWeight, methodClasses: config.methods.count + 1,
+                               methodWeight: config.methodLossWeight ?? 0, seed: config.seed &+ 11) : nil
         let optimizer = AdamW(parameters: boundary?.parameters ?? model.spatial.parameters, learningRate: config.learningRate,
                               weightDecay: config.weightDecay)
         let schedule = WarmupCosineSchedule(baseLearningRate: config.learningRate, warmupSteps: config.warmupSteps,
@@ -231,8 +235,10 @@ public final class DetectorTrainer {
             let labels = Tensor(shape: [n], scalars: batch.labels)
             let loss: Float
             if let boundary {
+                let methodNames = config.methods.map(\.rawValue)
+                let classes = batch.tags.map { tag in tag.method == "real" ? 0 : (methodNames.firstIndex(of: tag.method) ?? -1) + 1 }
                 loss = boundary.step(crops: crops, labels: labels, masks: Tensor(shape: [n, 1, grid, grid], scalars: batch.masks),
-                                     optimizer: optimizer).0
+                                     classes: classes, optimizer: optimizer).0
             } else {
                 loss = model.spatial.trainingStep(crops: crops, labels: labels, optimizer: optimizer)
             }

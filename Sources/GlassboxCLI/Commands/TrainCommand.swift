@@ -59,6 +59,9 @@ enum TrainCommand: Command {
                             test fixtures and quick experiments
       --boundary-weight W   weight of the auxiliary blending-mask loss (Face X-ray style;
                             default 1, 0 = label loss only)
+      --method-weight W     weight of an auxiliary loss that classifies the manipulation method
+                            (real or which generator) from the embedding (an experiment, real-only
+                            mode with the mask head; default 0 = off)
       --seed N              seed (default 1)
       --preview DIR         write 16 training pairs (real | fake | amplified difference) as PNGs
                             to DIR and stop: see what the network learns from
@@ -103,6 +106,7 @@ enum TrainCommand: Command {
         let alsoSelfBlend = arguments.flag("--also-self-blend")
         let keepLast = arguments.flag("--keep-last")
         let boundaryWeight = try arguments.option("--boundary-weight")
+        let methodWeight = try arguments.option("--method-weight")
         var config = TrainingConfiguration()
         config.steps = try arguments.int("--steps", default: config.steps, range: 1...10_000_000)
         config.pairsPerBatch = try arguments.int("--batch-pairs", default: config.pairsPerBatch, range: 1...512)
@@ -114,6 +118,10 @@ enum TrainCommand: Command {
         if let boundaryWeight {
             guard let weight = Double(boundaryWeight), (0...100).contains(weight) else { throw CLIError.usage("--boundary-weight expects 0...100") }
             config.boundaryLossWeight = Float(weight)
+        }
+        if let methodWeight {
+            guard let weight = Float(methodWeight), (0...100).contains(weight) else { throw CLIError.usage("--method-weight expects 0...100") }
+            config.methodLossWeight = weight > 0 ? weight : nil
         }
         if let shortcut = try arguments.option("--shortcut-jpeg") {
             guard let quality = Int(shortcut), (1...100).contains(quality) else { throw CLIError.usage("--shortcut-jpeg expects 1...100") }

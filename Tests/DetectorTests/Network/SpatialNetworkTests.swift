@@ -131,3 +131,34 @@ struct InputScaleTests {
         #expect(again == decoded)
     }
 }
+
+@Suite("Auxiliary training heads")
+struct AuxiliaryHeadTests {
+    /// A method-classification head on the embedding learns to tell classes apart that the crops
+    /// encode (a colour per class), and sends gradient into the network it rides on.
+    @Test func methodHeadLearnsAndTrainsTheNetwork() {
+        let config = SpatialNetworkConfiguration(inputSize: 16, stemChannels: 4, stageChannels: [6, 8, 8], blocksPerStage: 1)
+        let net = SpatialNetwork(configuration: config, seed: 3)
+        let step = BoundaryHeadStep(network: net, weight: 0.5, methodClasses: 3, methodWeight: 1, seed: 4)
+        #expect(step.methodHead != nil)
+        #expect(step.parameters.count == net.parameters.count + step.head.parameters.count + 2)
+        #expect(BoundaryHeadStep(network: net, weight: 0.5, seed: 4).methodHead == nil, "off by default")
+        // Class c: channel c bright. Labels: class 0 real, others fake.
+        let classes = [0, 1, 2, 0, 1, 2, 0, 1]
+        var pixels = [Float](repeating: 0.1, count: classes.count * 3 * 16 * 16)
+        for (i, c) in classes.enumerated() { for p in 0..<256 { pixels[(i * 3 + c) * 256 + p] = 0.9 } }
+        let crops = Tensor(shape: [classes.count, 3, 16, 16], scalars: pixels)
+        let labels = Tensor(shape: [classes.count], scalars: classes.map { $0 == 0 ? 0 : 1 })
+        let masks = Tensor(shape: [classes.count, 1, 2, 2], scalars: [Float](repeating: 0, count: classes.count * 4))
+        func methodLoss() -> Float {
+            Loss.softmaxCrossEntropy(step.methodHead!.forward(net.embedding(crops), training: false), classes: classes).loss
+        }
+        let stemBefore = net.stem.conv.weight.value.scalars
+        let before = methodLoss()
+        let optimizer = AdamW(parameters: step.parameters, learningRate: 0.01)
+        for _ in 0..<40 { _ = step.step(crops: crops, labels: labels, masks: masks, classes: classes, optimizer: optimizer) }
+        let after = methodLoss()
+        #expect(after < before / 2, "method loss \(before) -> \(after)")
+        #expect(net.stem.conv.weight.value.scalars != stemBefore)
+    }
+}
