@@ -11,8 +11,8 @@ P=.cache/data/pyfeat
 
 if [ "${1:-}" != "--skip-training" ]; then
     # The shipped detector (weights/detector.safetensors) and its training metrics.
-    # --keep-last: the shipped weights are the final step (they predate best-step selection).
-    "$BIN" train --steps 3000 --validate-every 250 --keep-last --run runs/detector --out weights/detector.safetensors
+    # The shipped weights are the best validation step (500 of 3000), which train keeps by default.
+    "$BIN" train --steps 3000 --validate-every 250 --run runs/detector --out weights/detector.safetensors
     # The sparse autoencoder and its feature dictionary.
     "$BIN" sae train --run runs/detector --out weights/sae.safetensors
     # The deliberately shortcut-prone fixture (fakes always JPEG 30, reals never).
