@@ -16,6 +16,12 @@ public struct ScanOptions: Sendable {
     /// 5 s on 2 cores, and memory bounded whatever the sampling.
     public static let maxCodecWindows = 16
 
+    /// Every how many of a track's crops a window is kept, so that at most `maxCodecWindows` spread
+    /// over `plannedFrames` sampled frames are.
+    static func codecWindowStride(plannedFrames: Int) -> Int {
+        max(1, (plannedFrames + maxCodecWindows - 1) / maxCodecWindows)
+    }
+
     public init(sampling: SamplingOptions? = nil, keepsCodecWindows: Bool = false) {
         self.sampling = sampling
         self.keepsCodecWindows = keepsCodecWindows
@@ -57,7 +63,7 @@ public struct VideoScanner: Sendable {
         let sampling = options.sampling ?? ScanOptions.defaultSampling(for: info)
         let planned = Self.plannedFrames(sampling, info: info)
         var accumulator = TrackAccumulator(scanner: self, windowStride: options.keepsCodecWindows
-                                           ? max(1, (planned + ScanOptions.maxCodecWindows - 1) / ScanOptions.maxCodecWindows) : nil)
+                                           ? ScanOptions.codecWindowStride(plannedFrames: planned) : nil)
         try reader.forEachFrame(sampling) { frame in
             accumulator.add(frame)
             progress(accumulator.sampled, planned)
@@ -74,7 +80,7 @@ public struct VideoScanner: Sendable {
     public func scan(frames: [VideoFrame], info: VideoInfo, sampling: SamplingOptions = SamplingOptions(),
                      batchSize: Int = 16, keepsCodecWindows: Bool = false) -> VideoScan {
         var accumulator = TrackAccumulator(scanner: self, windowStride: keepsCodecWindows
-                                           ? max(1, (frames.count + ScanOptions.maxCodecWindows - 1) / ScanOptions.maxCodecWindows) : nil)
+                                           ? ScanOptions.codecWindowStride(plannedFrames: frames.count) : nil)
         for frame in frames { accumulator.add(frame) }
         return accumulator.finish(info: info, sampling: sampling, batchSize: batchSize)
     }
