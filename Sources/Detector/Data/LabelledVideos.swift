@@ -1,3 +1,4 @@
+import Randomness
 import Synthesis
 
 /// The crops of a labelled store on one side of the split, grouped by video: what the supervised

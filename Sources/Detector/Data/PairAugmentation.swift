@@ -1,9 +1,10 @@
 import Imaging
+import Randomness
 import Synthesis
 import VideoIO
 
-/// One draw of the augmentations a real and a fake share: framing jitter, colour jitter, flip, blur
-/// and JPEG quality. Applying the same draw to both labels keeps framing, colour and compression
+/// One draw of the augmentations a real and a fake share: framing jitter, colour jitter, flip, blur,
+/// rescale and JPEG quality. Applying the same draw to both labels keeps framing, colour and compression
 /// free of label signal (a set's fakes are often re-encoded differently from its reals; the shared
 /// JPEG pass on top of that is the same for both).
 ///
@@ -19,22 +20,23 @@ public struct PairAugmentation: Sendable, Equatable {
     public var flipped: Bool
     /// Gaussian blur sigma, or nil for none.
     public var blurSigma: Double?
+    /// Rescale and JPEG quality.
+    public var codec: CodecAugmentation.Draw
     /// JPEG quality, or nil for none.
-    public var jpegQuality: Int?
+    public var jpegQuality: Int? { codec.jpegQuality }
 
     /// Draws an augmentation (the same ranges as the real-only `TrainingSampler`).
     /// - Parameters:
     ///   - rng: the random source.
-    ///   - jpegProbability: probability of a JPEG pass (quality uniform in 50...95).
-    public static func random(using rng: inout SplitMix64, jpegProbability: Double) -> PairAugmentation {
+    ///   - codec: the compression and rescaling to draw from.
+    public static func random(using rng: inout SplitMix64, codec: CodecAugmentation) -> PairAugmentation {
         let scale = rng.uniform(0.9...1.12), shiftX = rng.uniform(-0.05...0.05), shiftY = rng.uniform(-0.05...0.05)
         let brightness = Float(rng.uniform(0.8...1.2)), contrast = Float(rng.uniform(0.8...1.2))
         let saturation = Float(rng.uniform(0.7...1.3))
         let flipped = rng.next() % 2 == 0
         let blur: Double? = rng.unit() < 0.15 ? rng.uniform(0.4...1.2) : nil
-        let quality: Int? = rng.unit() < jpegProbability ? 50 + Int(rng.next() % 46) : nil
         return PairAugmentation(scale: scale, shiftX: shiftX, shiftY: shiftY, brightness: brightness, contrast: contrast,
-                                saturation: saturation, flipped: flipped, blurSigma: blur, jpegQuality: quality)
+                                saturation: saturation, flipped: flipped, blurSigma: blur, codec: codec.draw(using: &rng))
     }
 
     /// The network input made from a stored crop.
@@ -52,7 +54,6 @@ public struct PairAugmentation: Sendable, Equatable {
         if colour { image = image.adjustedBrightness(brightness).adjustedContrast(contrast).adjustedSaturation(saturation) }
         if flipped { image = image.flippedHorizontally() }
         if let blurSigma { image = image.gaussianBlurred(sigma: blurSigma) }
-        if let jpegQuality, let compressed = try? jpegRoundTrip(image, quality: jpegQuality) { image = compressed }
-        return image
+        return codec.apply(to: image)
     }
 }

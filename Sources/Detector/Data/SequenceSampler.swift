@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 import Synthesis
 import VideoIO
 
@@ -7,12 +8,14 @@ import VideoIO
 ///
 /// A fake sequence draws one set of manipulation parameters and applies it to every frame
 /// (temporal flicker varies its own parameters with the frame index), which is how a face swap
-/// of a whole clip behaves; framing and JPEG quality are shared by the real/fake pair.
+/// of a whole clip behaves; framing, rescale and JPEG quality are shared by the real/fake pair.
 public struct SequenceSampler: Sendable {
     public let store: CropStore
     public let frames: Int
     public let methods: [ManipulationMethod]
     public let format: InputFormat
+    /// Compression and rescaling shared by each sequence pair (every frame alike).
+    public var codec = CodecAugmentation.standard
     /// Store indices of each video source, in frame order.
     private let clips: [[Int]]
 
@@ -49,7 +52,7 @@ public struct SequenceSampler: Sendable {
         let reference = FaceSample(image: store.image(at: referenceIndex), box: store.records[referenceIndex].faceBox)
         let scale = rng.uniform(0.9...1.12), shiftX = rng.uniform(-0.05...0.05), shiftY = rng.uniform(-0.05...0.05)
         let flip = rng.next() % 2 == 0
-        let quality: Int? = rng.unit() < 0.6 ? 30 + Int(rng.next() % 66) : nil
+        let degradation = codec.draw(using: &rng)
         var real: [RGBImage] = [], fake: [RGBImage] = []
         for (position, index) in indices.enumerated() {
             let record = store.records[index]
@@ -63,10 +66,8 @@ public struct SequenceSampler: Sendable {
             var realOut = crop.resampled(box: window, width: format.size, height: format.size)
             var fakeOut = manipulated.resampled(box: window, width: format.size, height: format.size)
             if flip { realOut = realOut.flippedHorizontally(); fakeOut = fakeOut.flippedHorizontally() }
-            if let quality, let r = try? jpegRoundTrip(realOut, quality: quality), let f = try? jpegRoundTrip(fakeOut, quality: quality) {
-                realOut = r
-                fakeOut = f
-            }
+            realOut = degradation.apply(to: realOut)
+            fakeOut = degradation.apply(to: fakeOut)
             real.append(realOut)
             fake.append(fakeOut)
         }

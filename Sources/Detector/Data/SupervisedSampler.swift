@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 import Synthesis
 
 /// Makes balanced training batches from a labelled set's own real and fake crops (supervised mode).
@@ -15,8 +16,8 @@ import Synthesis
 public struct SupervisedSampler: PairSampler {
     public let store: CropStore
     public let format: InputFormat
-    /// Probability that a pair is JPEG-compressed (quality uniform in 50...95).
-    public var jpegProbability = 0.5
+    /// Compression and rescaling shared by each pair.
+    public var codec = CodecAugmentation.standard
     let videos: LabelledVideos
 
     /// - Parameters:
@@ -64,7 +65,7 @@ public struct SupervisedSampler: PairSampler {
         let realIndex = sameSource
             ? realCrops[videos.nearest(frameIndex: store.records[fakeIndex].frameIndex, in: realVideo, store: store)]
             : realCrops[Int(rng.next() % UInt64(realCrops.count))]
-        let augmentation = PairAugmentation.random(using: &rng, jpegProbability: jpegProbability)
+        let augmentation = PairAugmentation.random(using: &rng, codec: codec)
         let real = augmentation.apply(to: store.image(at: realIndex), face: store.records[realIndex].faceBox, format: format)
         let fake = augmentation.apply(to: store.image(at: fakeIndex), face: store.records[fakeIndex].faceBox, format: format)
         let realRecord = store.records[realIndex], fakeRecord = store.records[fakeIndex]
@@ -83,6 +84,8 @@ public struct SupervisedSequenceSampler: SequencePairSampler {
     public let store: CropStore
     public let frames: Int
     public let format: InputFormat
+    /// Compression and rescaling shared by each sequence pair (every frame alike).
+    public var codec = CodecAugmentation.standard
     let videos: LabelledVideos
 
     public init(store: CropStore, split: DataSplit, frames: Int, format: InputFormat = InputFormat()) {
@@ -107,7 +110,7 @@ public struct SupervisedSequenceSampler: SequencePairSampler {
             ? min(videos.nearest(frameIndex: store.records[fakeCrops[fakeStart]].frameIndex, in: realVideo, store: store),
                   realCrops.count - frames)
             : Int(rng.next() % UInt64(realCrops.count - frames + 1))
-        let augmentation = PairAugmentation.random(using: &rng, jpegProbability: 0.6)
+        let augmentation = PairAugmentation.random(using: &rng, codec: codec)
         func sequence(_ indices: ArraySlice<Int>) -> [RGBImage] {
             indices.map { augmentation.apply(to: store.image(at: $0), face: store.records[$0].faceBox, format: format, colour: false) }
         }

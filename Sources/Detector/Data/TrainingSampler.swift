@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 import Synthesis
 import VideoIO
 
@@ -38,14 +39,14 @@ public struct SampleTag: Codable, Sendable, Equatable {
 ///
 /// Each real crop is paired with a fake made from the same crop (Shiohara and Yamasaki, CVPR 2022:
 /// the pair differs only by the manipulation), and both go through the same framing jitter, flip,
-/// blur and JPEG quality, so neither framing nor compression carries label signal.
+/// blur, rescale and JPEG quality, so neither framing nor compression carries label signal.
 public struct TrainingSampler: Sendable {
     public let store: CropStore
     public let indices: [Int]
     public let methods: [ManipulationMethod]
     public let format: InputFormat
-    /// Probability that a pair is JPEG-compressed (quality uniform in 50...95).
-    public var jpegProbability = 0.5
+    /// Compression and rescaling shared by each pair.
+    public var codec = CodecAugmentation.standard
     /// When set, fakes always get this JPEG quality and reals none: a deliberate compression
     /// shortcut, only for building a shortcut-prone test model.
     public var shortcutFakeJPEGQuality: Int?
@@ -197,14 +198,10 @@ public struct TrainingSampler: Sendable {
                                 fakeTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: shortcut),
                                 fakeMaskGrid: maskGrid)
         }
-        if rng.unit() < jpegProbability {
-            let q = 50 + Int(rng.next() % 46)
-            if let r = try? jpegRoundTrip(realOut, quality: q), let f = try? jpegRoundTrip(fakeOut, quality: q) {
-                realOut = r
-                fakeOut = f
-                quality = q
-            }
-        }
+        let degradation = codec.draw(using: &rng)
+        realOut = degradation.apply(to: realOut)
+        fakeOut = degradation.apply(to: fakeOut)
+        quality = degradation.jpegQuality
         return TrainingPair(real: realOut, fake: fakeOut,
                             realTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: quality),
                             fakeTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: quality),

@@ -22,8 +22,16 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var temporalSteps: Int = 300
     /// Frames per temporal training sequence.
     public var temporalFrames: Int = 8
-    /// Probability that a pair is JPEG-compressed at a random quality (both images alike).
+    /// Probability that a pair is JPEG-compressed at a random quality (both images alike); only
+    /// read for configurations without `codecAugmentation` (written before it existed).
     public var jpegProbability: Double = 0.5
+    /// Compression and rescaling shared by each pair; nil in files written before it existed,
+    /// which trained with `CodecAugmentation.legacy(jpegProbability:)`.
+    public var codecAugmentation: CodecAugmentation? = .standard
+    /// What the samplers use.
+    public var effectiveCodecAugmentation: CodecAugmentation {
+        codecAugmentation ?? .legacy(jpegProbability: jpegProbability)
+    }
     /// When set, fakes always get this JPEG quality and reals never do: a deliberately
     /// shortcut-prone model (for testing the robustness flag), never for shipping.
     public var shortcutFakeJPEGQuality: Int?
@@ -147,7 +155,7 @@ public final class DetectorTrainer {
         let format = InputFormat(size: config.network.inputSize)
         func realOnly(_ split: DataSplit) -> TrainingSampler {
             var sampler = TrainingSampler(store: store, split: split, methods: config.methods, format: format)
-            sampler.jpegProbability = config.jpegProbability
+            sampler.codec = config.effectiveCodecAugmentation
             sampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
             return sampler
         }
@@ -160,8 +168,8 @@ public final class DetectorTrainer {
         case .supervised:
             var train = SupervisedSampler(store: store, split: .train, format: format)
             var validation = SupervisedSampler(store: store, split: .validation, format: format)
-            train.jpegProbability = config.jpegProbability
-            validation.jpegProbability = config.jpegProbability
+            train.codec = config.effectiveCodecAugmentation
+            validation.codec = config.effectiveCodecAugmentation
             guard train.hasBothLabels else { throw TrainingError.noData("training needs crops of both real and fake videos") }
             guard validation.hasBothLabels else { throw TrainingError.noData("validation needs crops of both real and fake videos") }
             // Self-blended pseudo-fakes of the set's reals go into training only: validation measures the set's own fakes.
@@ -178,13 +186,21 @@ public final class DetectorTrainer {
     func makeSequenceSamplers() -> (train: any SequencePairSampler, validation: any SequencePairSampler) {
         let config = configuration
         let format = InputFormat(size: config.network.inputSize)
+        // Sequences share the pairs' codec recipe (before `codecAugmentation` they had their own fixed one).
+        let codec = config.effectiveCodecAugmentation
         switch config.mode ?? .realOnly {
         case .realOnly:
-            return (SequenceSampler(store: store, split: .train, frames: config.temporalFrames, methods: config.methods, format: format),
-                    SequenceSampler(store: store, split: .validation, frames: config.temporalFrames, methods: config.methods, format: format))
+            var train = SequenceSampler(store: store, split: .train, frames: config.temporalFrames, methods: config.methods, format: format)
+            var validation = SequenceSampler(store: store, split: .validation, frames: config.temporalFrames, methods: config.methods, format: format)
+            train.codec = codec
+            validation.codec = codec
+            return (train, validation)
         case .supervised:
-            return (SupervisedSequenceSampler(store: store, split: .train, frames: config.temporalFrames, format: format),
-                    SupervisedSequenceSampler(store: store, split: .validation, frames: config.temporalFrames, format: format))
+            var train = SupervisedSequenceSampler(store: store, split: .train, frames: config.temporalFrames, format: format)
+            var validation = SupervisedSequenceSampler(store: store, split: .validation, frames: config.temporalFrames, format: format)
+            train.codec = codec
+            validation.codec = codec
+            return (train, validation)
         }
     }
     var statePath: String { runDirectory + "/state.json" }

@@ -62,6 +62,11 @@ enum TrainCommand: Command {
       --method-weight W     weight of an auxiliary loss that classifies the manipulation method
                             (real or which generator) from the embedding (an experiment, real-only
                             mode with the mask head; default 0 = off)
+      --jpeg-quality LO-HI  JPEG quality range of the compression shared by a pair (default 20-95)
+      --jpeg-probability P  share of pairs JPEG-compressed (default 0.6)
+      --rescale-probability P
+                            share of pairs scaled down by 0.35-0.8 and back up, before the JPEG
+                            pass (default 0.25); the pair's real and fake always share all three
       --seed N              seed (default 1)
       --preview DIR         write 16 training pairs (real | fake | amplified difference) as PNGs
                             to DIR and stop: see what the network learns from
@@ -123,6 +128,17 @@ enum TrainCommand: Command {
             guard let weight = Float(methodWeight), (0...100).contains(weight) else { throw CLIError.usage("--method-weight expects 0...100") }
             config.methodLossWeight = weight > 0 ? weight : nil
         }
+        var codec = CodecAugmentation.standard
+        if let range = try arguments.option("--jpeg-quality") {
+            let parts = range.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 1, parts[1] <= 100, parts[0] <= parts[1] else {
+                throw CLIError.usage("--jpeg-quality expects LO-HI within 1-100, for example 20-95")
+            }
+            codec.jpegQualities = parts[0]...parts[1]
+        }
+        codec.jpegProbability = try arguments.double("--jpeg-probability", default: codec.jpegProbability, range: 0...1)
+        codec.rescaleProbability = try arguments.double("--rescale-probability", default: codec.rescaleProbability, range: 0...1)
+        config.codecAugmentation = codec
         if let shortcut = try arguments.option("--shortcut-jpeg") {
             guard let quality = Int(shortcut), (1...100).contains(quality) else { throw CLIError.usage("--shortcut-jpeg expects 1...100") }
             config.shortcutFakeJPEGQuality = quality
