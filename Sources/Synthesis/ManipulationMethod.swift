@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 
 /// The manipulations Glassbox can synthesise.
 public enum ManipulationMethod: String, CaseIterable, Codable, Sendable {

@@ -4,6 +4,7 @@ import Imaging
 import Synthesis
 import VideoIO
 @testable import Detector
+import Randomness
 
 /// Small generated manipulation sets for the supervised-training tests.
 enum SupervisedFixtures {

@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Testing
 @testable import Explain
+import Randomness
 
 /// An SAE with identity encoder/decoder on d = m = 4: latent j fires with the j-th coordinate.
 func identitySAE(k: Int, scale: Float = 1) -> SparseAutoencoder {

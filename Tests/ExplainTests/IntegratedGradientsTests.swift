@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Explain
+import Randomness
 
 @Suite struct QuadratureTests {
     @Test func gaussLegendreIntegratesPolynomialsExactly() {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Explain
+import Randomness
 
 /// Rows made of `truth` unit directions in R^d, `active` of them per row with magnitudes in
 /// [0.5, 1.5], a constant offset and a little noise. Returns (data [count, d], directions [truth, d]).

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Explain
+import Randomness
 
 /// f(x) = w · x + c. IG from baseline b is exactly (x - b) ⊙ w for any quadrature rule.
 struct LinearToyModel: AttributableModel {

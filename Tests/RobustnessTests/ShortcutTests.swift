@@ -2,6 +2,7 @@ import Detector
 import Explain
 import Imaging
 import Foundation
+import Randomness
 import Testing
 @testable import Robustness
 
@@ -84,8 +85,8 @@ struct ShortcutTests {
             let x = i % 32, y = i / 32
             return (x % 8 == 0 || x % 8 == 7 || y % 8 == 0 || y % 8 == 7) ? 1 : 0.2
         }
-        var generator = SeededGenerator(seed: 5)
-        let blind = (0..<1024).map { _ in Float(generator.nextUnit()) }
+        var generator = SplitMix64(seed: 5)
+        let blind = (0..<1024).map { _ in Float(generator.openUnit()) }
         let lockedEnergy = BlockGridEnergy(map: locked, width: 32, height: 32, cropBox: box)
         let blindEnergy = BlockGridEnergy(map: blind, width: 32, height: 32, cropBox: box)
         let a = ShortcutAssessment(evidence: .init(originalProbability: 0.9, gridEnergy: lockedEnergy))

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 @testable import Synthesis
 
 /// Small generated images for the Synthesis tests.

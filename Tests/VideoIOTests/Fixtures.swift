@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 import Testing
 @testable import VideoIO
 
@@ -131,19 +132,6 @@ func ffmpegHasEncoder(_ name: String) -> Bool {
     guard ffmpegAvailable else { return false }
     return (try? runFFmpeg(["-f", "lavfi", "-i", "testsrc=size=64x64:rate=1", "-frames:v", "1", "-c:v", name,
                             "-f", "null", "-"])) != nil
-}
-
-/// Seeded SplitMix64, so that fuzz cases are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Expects `body` to throw a VideoError of `kind`; returns it.

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// The reference input of integrated gradients: "the absence of the signal".
 ///
@@ -128,23 +129,9 @@ public enum GaussianBlur {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood 2014): a small seeded generator for reproducible draws.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     /// Uniform in `[0, 1)` with 24 bits.
     public mutating func nextUnitFloat() -> Float { Float(next() >> 40) * (1.0 / 16_777_216.0) }
-    /// Standard normal by Box–Muller.
-    public mutating func nextGaussian() -> Float {
-        let u1 = max(Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0), 1e-300)
-        let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-    }
+    /// Standard normal draw as a `Float` (Box–Muller, the same draws as `normal()`).
+    public mutating func nextGaussian() -> Float { Float(normal()) }
 }

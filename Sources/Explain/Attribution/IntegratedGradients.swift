@@ -1,3 +1,5 @@
+import Randomness
+
 /// Integrated gradients (Sundararajan, Taly and Yan, "Axiomatic Attribution for Deep Networks",
 /// ICML 2017) of a model's scalar target (the fake logit) with respect to its input.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Checks that attributions are faithful to the model, not merely plausible.
 public enum Faithfulness {

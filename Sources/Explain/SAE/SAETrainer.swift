@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import Tensor
 
 /// Trains a ``SparseAutoencoder`` with Adam on a `[N, d]` matrix of embeddings.

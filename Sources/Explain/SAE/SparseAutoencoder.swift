@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 import Tensor
 
 /// A TopK sparse autoencoder over the detector's embedding (Gao et al. 2024, "Scaling and

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 
 // Fast kernels of the frame-wise perturbations. Robustness runs apply every perturbation to every
 // sampled frame of every clip, so these loops are written to vectorise: contiguous inner loops over
@@ -44,7 +45,7 @@ func inverseNormalCDF(_ p: Double) -> Double {
 /// Adds `std * N(0, 1)` to every byte, rounding and clamping. Four 16-bit table indices per 64-bit draw.
 /// `[H, W, 3]` bytes -> same layout.
 func addGaussianNoise(_ pixels: inout [UInt8], std: Float, seed: UInt64) {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SplitMix64(seed: seed)
     gaussianQuantiles.withUnsafeBufferPointer { table in
         pixels.withUnsafeMutableBufferPointer { p in
             var i = 0

@@ -1,23 +1,9 @@
 import Foundation
+import Randomness
 
-/// SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014):
-/// a tiny, seedable, platform-independent generator, so every perturbation is reproducible from its
-/// seed on every machine.
-struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in the open interval (0, 1), 53 bits.
-    mutating func nextUnit() -> Double {
+extension SplitMix64 {
+    /// Uniform in the open interval (0, 1), 53 bits (never exactly 0, so it is safe under `log`).
+    mutating func openUnit() -> Double {
         (Double(next() >> 11) + 0.5) * (1.0 / 9_007_199_254_740_992.0)
     }
 }

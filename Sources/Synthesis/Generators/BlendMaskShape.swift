@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 
 /// One low-frequency radial deformation of an elliptical mask: the boundary radius is multiplied by
 /// `1 + amplitude * cos(order * theta + phase)`.

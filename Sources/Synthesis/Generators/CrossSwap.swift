@@ -1,4 +1,5 @@
 import Imaging
+import Randomness
 
 /// Parameters of a cross-identity swap.
 public struct CrossSwapParameters: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Imaging
+import Randomness
 
 /// A part of the face that a region splice replaces.
 public enum FaceRegion: String, Codable, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import Imaging
+import Randomness
 
 /// Parameters of a self-blended image.
 public struct SelfBlendParameters: Codable, Sendable, Equatable {

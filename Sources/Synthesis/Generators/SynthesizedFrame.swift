@@ -1,4 +1,5 @@
 import Imaging
+import Randomness
 
 /// A manipulated frame and where it was manipulated.
 public struct SynthesizedFrame: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Randomness
 
 /// Parameters of a temporal-flicker fake: a self-blend whose blend ratio, mask position and colour
 /// shift change from frame to frame.

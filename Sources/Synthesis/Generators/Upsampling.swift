@@ -1,4 +1,5 @@
 import Imaging
+import Randomness
 
 /// Parameters of an upsampling-artefact fake.
 public struct UpsamplingParameters: Codable, Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Faces
 import Foundation
 import Imaging
+import Randomness
 import VideoIO
 
 /// Options of `SetWriter`.

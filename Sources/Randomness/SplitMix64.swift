@@ -3,8 +3,10 @@ import Foundation
 /// SplitMix64 (Steele, Lea and Flood, OOPSLA 2014, "Fast splittable pseudorandom number generators"):
 /// a 64-bit state advanced by a Weyl constant and scrambled by two xor-shift-multiply rounds.
 ///
-/// Every random choice in Synthesis draws from one of these, so the same seed gives the same fake,
-/// byte for byte, on every machine. Not cryptographic.
+/// The one seeded generator of the project: fakes (Synthesis), training batches (Detector), baselines
+/// and SAE initialisation (Explain), perturbations (Robustness) and the seeding of the tensor
+/// engine's xoshiro draw from it, so the same seed gives the same bytes on every machine. Not
+/// cryptographic.
 public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
     /// The current state; the next output is a function of it alone.
     public var state: UInt64
