@@ -70,9 +70,10 @@ public struct SupervisedSampler: PairSampler {
         let fake = augmentation.apply(to: store.image(at: fakeIndex), face: store.records[fakeIndex].faceBox, format: format)
         let realRecord = store.records[realIndex], fakeRecord = store.records[fakeIndex]
         return (real, fake,
-                SampleTag(cropIndex: realIndex, identity: realRecord.identity, method: "real", jpegQuality: augmentation.jpegQuality),
+                SampleTag(cropIndex: realIndex, identity: realRecord.identity, method: "real", jpegQuality: augmentation.jpegQuality,
+                          h264CRF: augmentation.codec.h264CRF),
                 SampleTag(cropIndex: fakeIndex, identity: fakeRecord.identity, method: fakeRecord.label,
-                          jpegQuality: augmentation.jpegQuality))
+                          jpegQuality: augmentation.jpegQuality, h264CRF: augmentation.codec.h264CRF))
     }
 }
 

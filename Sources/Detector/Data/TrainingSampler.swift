@@ -33,6 +33,8 @@ public struct SampleTag: Codable, Sendable, Equatable {
     public var method: String
     /// JPEG quality both images of the pair went through, or nil for none.
     public var jpegQuality: Int?
+    /// H.264 CRF both images of the pair went through, or nil for none.
+    public var h264CRF: Int? = nil
 }
 
 /// Makes balanced training batches of real crops and pseudo-fakes made from them on the fly.
@@ -202,9 +204,11 @@ public struct TrainingSampler: Sendable {
         realOut = degradation.apply(to: realOut)
         fakeOut = degradation.apply(to: fakeOut)
         quality = degradation.jpegQuality
+        let crf = degradation.h264CRF
         return TrainingPair(real: realOut, fake: fakeOut,
-                            realTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: quality),
-                            fakeTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: quality),
+                            realTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: "real", jpegQuality: quality, h264CRF: crf),
+                            fakeTag: SampleTag(cropIndex: cropIndex, identity: record.identity, method: method.rawValue, jpegQuality: quality,
+                                               h264CRF: crf),
                             fakeMaskGrid: maskGrid)
     }
 

@@ -84,12 +84,13 @@ enum SAECommand: Command {
         let detectorDigest = (try? SHA256.hex(ofFile: weights)) ?? "unknown"
         func collect(_ split: DataSplit, pairs: Int, seed: UInt64, label: String) -> (embeddings: [Float], logits: [Double], tags: [SampleTag]) {
             let cache = EmbeddingCache(path: "\(runDirectory)/sae-embeddings-\(label).safetensors",
-                                       key: "\(detectorDigest) \(fileStamp(storePath)) pairs \(pairs) seed \(seed)")
+                                       key: "\(detectorDigest) \(fileStamp(storePath)) pairs \(pairs) seed \(seed) codec \(codecRecipe)")
             if let cached = cache.load() {
                 Console.err("reusing \(cached.tags.count) \(label) embeddings from \(cache.path)")
                 return cached
             }
-            let sampler = TrainingSampler(store: store, split: split, methods: methods)
+            var sampler = TrainingSampler(store: store, split: split, methods: methods)
+            sampler.codec = .featureCollection
             let chunk = pairsPerChunk
             let bar = ProgressLine("embedding \(label) crops", total: pairs)
             var embeddings: [Float] = [], logits: [Double] = [], tags: [SampleTag] = []
@@ -145,7 +146,7 @@ enum SAECommand: Command {
         var dictionary = try FeatureDictionary.build(sae: trained, embeddings: train.embeddings, count: count, metadata: metadata,
                                                      readoutWeights: model.spatial.head.weight.value.scalars)
         dictionary.provenance = ["sampler": "training pairs", "split": "train", "pairs": String(pairs), "seed": String(seed),
-                                 "pairsPerChunk": String(pairsPerChunk), "crops": fileStamp(storePath)]
+                                 "pairsPerChunk": String(pairsPerChunk), "crops": fileStamp(storePath), "codec": codecRecipe]
         let outURL = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         try trained.save(to: outURL, extra: ["detector_sha256": (try? SHA256.hex(ofFile: weights)) ?? "unknown",
@@ -171,6 +172,15 @@ enum SAECommand: Command {
         Console.out(String(format: "detector validation AUC %.4f, with the SAE reconstruction spliced in %.4f (difference %.4f)",
                            originalAUC ?? .nan, splicedAUC ?? .nan, abs((originalAUC ?? 0) - (splicedAUC ?? 0))))
         Console.out("wrote \(out), \(outURL.deletingLastPathComponent().path)/sae_features.json, \(runDirectory)/sae_metrics.json")
+    }
+
+    /// The embedding rows' compression recipe as JSON, recorded in the dictionary's provenance (so
+    /// `sae montage` redraws the same crops) and in the embedding cache's key.
+    static var codecRecipe: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(CodecAugmentation.featureCollection)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 
     static func codecBucket(_ quality: Int?) -> String {

@@ -87,7 +87,8 @@ enum SAEMontage {
             sae = try SparseAutoencoder.load(from: URL(fileURLWithPath: saePath))
         } catch { throw CLIError.noInput("\(error)") }
         let store = try CropStore.read(from: storePath)
-        let sampler = TrainingSampler(store: store, split: .train, methods: ManipulationMethod.allCases)
+        var sampler = TrainingSampler(store: store, split: .train, methods: ManipulationMethod.allCases)
+        sampler.codec = recipe.codec
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         for feature in chosen {
             if feature.topSamples.isEmpty { Console.err("feature \(feature.id) (\(feature.label)) never fires: nothing to draw"); continue }
@@ -106,8 +107,12 @@ enum SAEMontage {
     /// Where a dictionary's sample rows came from.
     struct Recipe {
         var pairs = 6000, seed: UInt64 = 3, pairsPerChunk = SAECommand.pairsPerChunk
+        /// Dictionaries made before the recipe was recorded used JPEG 50-95 on half the pairs.
+        var codec = CodecAugmentation.legacy(jpegProbability: 0.5)
 
         init(_ provenance: [String: String]?) {
+            if let json = provenance?["codec"],
+               let recorded = try? JSONDecoder().decode(CodecAugmentation.self, from: Data(json.utf8)) { codec = recorded }
             if let p = provenance?["pairs"].flatMap(Int.init) { pairs = p }
             if let s = provenance?["seed"].flatMap(UInt64.init) { seed = s }
             if let c = provenance?["pairsPerChunk"].flatMap(Int.init), c > 0 { pairsPerChunk = c }

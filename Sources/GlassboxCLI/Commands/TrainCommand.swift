@@ -62,8 +62,11 @@ enum TrainCommand: Command {
       --method-weight W     weight of an auxiliary loss that classifies the manipulation method
                             (real or which generator) from the embedding (an experiment, real-only
                             mode with the mask head; default 0 = off)
-      --jpeg-quality LO-HI  JPEG quality range of the compression shared by a pair (default 20-95)
-      --jpeg-probability P  share of pairs JPEG-compressed (default 0.6)
+      --compress-probability P
+                            share of pairs compressed (default 0.6)
+      --h264-share S        share of the compressed pairs that get an H.264 intra frame at CRF
+                            18-42 instead of JPEG (default 0.5)
+      --jpeg-quality LO-HI  JPEG quality range (default 20-95)
       --rescale-probability P
                             share of pairs scaled down by 0.35-0.8 and back up, before the JPEG
                             pass (default 0.25); the pair's real and fake always share all three
@@ -136,7 +139,8 @@ enum TrainCommand: Command {
             }
             codec.jpegQualities = parts[0]...parts[1]
         }
-        codec.jpegProbability = try arguments.double("--jpeg-probability", default: codec.jpegProbability, range: 0...1)
+        codec.compressionProbability = try arguments.double("--compress-probability", default: codec.compressionProbability, range: 0...1)
+        codec.h264Share = try arguments.double("--h264-share", default: codec.h264Share, range: 0...1)
         codec.rescaleProbability = try arguments.double("--rescale-probability", default: codec.rescaleProbability, range: 0...1)
         config.codecAugmentation = codec
         if let shortcut = try arguments.option("--shortcut-jpeg") {
@@ -256,7 +260,8 @@ enum TrainCommand: Command {
                     }
                 }
             }
-            let name = "\(folder)/pair\(index)-\(tag.method)-q\(tag.jpegQuality.map(String.init) ?? "none").png"
+            let codec = tag.jpegQuality.map { "jpeg\($0)" } ?? tag.h264CRF.map { "crf\($0)" } ?? "uncompressed"
+            let name = "\(folder)/pair\(index)-\(tag.method)-\(codec).png"
             try FileOutput.write(Data(canvas.pngData()), to: name)
         }
         Console.out("wrote 16 pairs to \(folder)")
