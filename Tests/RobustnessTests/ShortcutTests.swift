@@ -25,33 +25,54 @@ struct ShortcutTests {
         #expect(a.rungs.count == 7 && a.rungs.allSatisfy { !$0.crossesThreshold })
     }
 
-    @Test("a ladder that flips the verdict: flag, unsure, the reason names the rungs")
-    func flipping() throws {
-        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.85, rungs: rungs([0.84, 0.7, 0.45, 0.2, 0.83, 0.6, 0.3])))
+    @Test("compression pushing a real verdict to fake: flag, unsure, the reason names the rungs")
+    func realToFake() throws {
+        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.1, rungs: rungs([0.12, 0.3, 0.55, 0.7, 0.1, 0.2, 0.52])))
         #expect(a.flag && a.verdictFlips)
-        #expect(a.label == .unsure && a.originalLabel == .fake)
-        #expect(a.score == 1)
+        #expect(a.label == .unsure && a.originalLabel == .real)
+        #expect(a.score == 1 && a.components.ladder == 1)
         let reason = try #require(a.reasons.first)
-        #expect(reason.contains("flips") && reason.contains("h264:35") && reason.contains("h264:40") && reason.contains("jpeg:20"))
+        #expect(reason.contains("towards fake") && reason.contains("h264:35") && reason.contains("h264:40") && reason.contains("jpeg:20"))
         #expect(!reason.contains("h264:28"))
         #expect(a.rungs.filter(\.crossesThreshold).map(\.name) == ["h264:35", "h264:40", "jpeg:20"])
-        #expect(a.components.ladder == 1)
+        #expect(abs(a.rise - 0.6) < 1e-12 && a.mildFall == 0)
     }
 
-    @Test("a real verdict pushed to fake by compression also flips")
-    func realToFake() {
-        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.1, rungs: rungs([0.12, 0.3, 0.55])))
-        #expect(a.verdictFlips && a.label == .unsure && a.originalLabel == .real)
-        #expect(a.reasons[0].contains("towards fake"))
+    @Test("heavy compression erasing a fake verdict: unsure with the reason, but not a shortcut")
+    func erosion() throws {
+        // Mild rungs (h264:18, jpeg:90) hold; heavy ones lose the evidence.
+        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.85, rungs: rungs([0.84, 0.7, 0.45, 0.2, 0.83, 0.6, 0.3])))
+        #expect(a.verdictFlips && a.label == .unsure && a.originalLabel == .fake)
+        #expect(!a.flag && a.components.ladder == 0)
+        #expect(abs(a.mildFall - 0.02) < 1e-12 && a.rise == 0 && abs(a.spread - 0.65) < 1e-12)
+        let reason = try #require(a.reasons.first)
+        #expect(reason.hasPrefix("heavy re-encoding erases the evidence") && reason.contains("h264:35") && reason.contains("jpeg:20"))
     }
 
-    @Test("a large spread without a flip still flags")
-    func spreadWithoutFlip() {
-        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.95, rungs: rungs([0.93, 0.8, 0.65, 0.6])))
+    @Test("a mild rung undoing a fake verdict flags: the verdict rested on the absence of compression")
+    func mildRungFlip() throws {
+        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.85, rungs: rungs([0.3, 0.25, 0.2, 0.2, 0.35])))
+        #expect(a.flag && a.verdictFlips && a.label == .unsure)
+        let reason = try #require(a.reasons.first)
+        #expect(reason.contains("towards real") && reason.contains("h264:18") && reason.contains("jpeg:90") && !reason.contains("h264:28"))
+        // A large fall at a mild rung without crossing also counts.
+        let b = ShortcutAssessment(evidence: .init(originalProbability: 0.95, rungs: rungs([0.65, 0.6, 0.6, 0.6, 0.9])))
+        #expect(!b.verdictFlips && b.flag && b.label == .fake)
+        #expect(b.reasons.count == 1 && b.reasons[0].hasPrefix("mild re-encoding lowers p(fake) by 0.30"))
+        #expect(QualityLadder.isMild("crop-jpeg:90") && QualityLadder.isMild("h264:23") && !QualityLadder.isMild("h264:28")
+                && !QualityLadder.isMild("jpeg:50") && !QualityLadder.isMild("blur:2"))
+    }
+
+    @Test("a large rise without a flip still flags; a large fall under heavy compression does not")
+    func riseWithoutFlip() {
+        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.05, rungs: rungs([0.06, 0.2, 0.35, 0.4])))
         #expect(!a.verdictFlips)
-        #expect(a.flag, "spread 0.35 is past the ladder's half point (0.25)")
-        #expect(a.label == .fake)
-        #expect(a.reasons.count == 1 && a.reasons[0].contains("moves by 0.35"))
+        #expect(a.flag, "rise 0.35 is past the ladder's half point (0.25)")
+        #expect(a.label == .real)
+        #expect(a.reasons.count == 1 && a.reasons[0].contains("raises p(fake) by 0.35") && a.reasons[0].contains("h264:40"))
+        let b = ShortcutAssessment(evidence: .init(originalProbability: 0.95, rungs: rungs([0.93, 0.8, 0.65, 0.6])))
+        #expect(!b.verdictFlips && !b.flag && b.reasons.isEmpty && b.label == .fake)
+        #expect(abs(b.spread - 0.35) < 1e-12, "the spread is still reported")
     }
 
     @Test("an unsure verdict has no decision to flip: jitter across the threshold inside the band does not flag")
@@ -59,11 +80,11 @@ struct ShortcutTests {
         let b = ShortcutAssessment(evidence: .init(originalProbability: 0.55, rungs: rungs([0.45])))
         #expect(!b.verdictFlips && b.label == .unsure && b.originalLabel == .unsure)
         #expect(b.rungs[0].crossesThreshold, "the rung still records that it crossed")
-        #expect(!b.flag && b.reasons.isEmpty, "spread 0.10 is ladder component 0.125")
-        // A large move out of the band still counts, through the spread.
+        #expect(!b.flag && b.reasons.isEmpty, "a mild fall of 0.10 is ladder component 0.125")
+        // A large move out of the band still counts, through the rise.
         let c = ShortcutAssessment(evidence: .init(originalProbability: 0.45, rungs: rungs([0.5, 0.75])))
         #expect(!c.verdictFlips && c.flag && c.label == .unsure)
-        #expect(c.reasons.count == 1 && c.reasons[0].contains("moves by 0.30"))
+        #expect(c.reasons.count == 1 && c.reasons[0].contains("raises p(fake) by 0.30"))
     }
 
     @Test("high block-grid energy alone raises the flag with its reason")
@@ -103,8 +124,8 @@ struct ShortcutTests {
 
     @Test("moderate signals combine as a noisy-OR and the reason says so")
     func combination() {
-        // ladder spread 0.17 -> 0.3; grid 1.3 -> 0.3; features 0.22 -> 0.3: score = 1 - 0.7^3 = 0.657.
-        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.9, rungs: rungs([0.9, 0.8, 0.73]),
+        // ladder rise 0.17 -> 0.3; grid 1.3 -> 0.3; features 0.22 -> 0.3: score = 1 - 0.7^3 = 0.657.
+        let a = ShortcutAssessment(evidence: .init(originalProbability: 0.7, rungs: rungs([0.7, 0.8, 0.87]),
                                                    gridEnergyRatio: 1.3, codecFeatureShare: 0.22))
         #expect(abs(a.score - (1 - 0.7 * 0.7 * 0.7)) < 1e-9)
         #expect(a.flag)

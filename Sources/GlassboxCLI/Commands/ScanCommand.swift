@@ -209,8 +209,9 @@ enum ScanCommand: Command {
         }
         if let robustness = document.robustness {
             let shortcut = robustness.shortcut
-            lines.append(String(format: "  shortcut check: %@ (score %.2f, ladder spread %.3f)%@", shortcut.flag ? "FLAGGED" : "ok",
-                                shortcut.score, shortcut.spread, shortcut.reasons.isEmpty ? "" : ": " + shortcut.reasons.joined(separator: "; ")))
+            lines.append(String(format: "  shortcut check: %@ (score %.2f; ladder spread %.3f, rise %.3f, fall at mild rungs %.3f)%@",
+                                shortcut.flag ? "FLAGGED" : "ok", shortcut.score, shortcut.spread, shortcut.rise, shortcut.mildFall,
+                                shortcut.reasons.isEmpty ? "" : ": " + shortcut.reasons.joined(separator: "; ")))
         }
         return lines.joined(separator: "\n")
     }

@@ -63,14 +63,27 @@ public struct ShortcutEvidence: Codable, Sendable, Equatable {
 /// 2. block-grid energy: attributions concentrated on the 8x8 coding grid;
 /// 3. codec-linked SAE features carrying the logit.
 ///
+/// The ladder counts as shortcut evidence in the two directions a compression shortcut shows
+/// (and a genuine detector does not):
+/// - **compression raises p(fake)**, at any rung: compression artefacts read as manipulation
+///   (FaceForensics++ detectors trained on one quality; this project's shortcut-prone fixture);
+/// - **a mild rung (JPEG ≥ 75, H.264 CRF ≤ 23) lowers p(fake)**: the verdict rested on the absence
+///   of compression, the bias "Fake or JPEG?" (Grommelt et al., 2024) found, since mild
+///   re-encoding leaves a face's content intact.
+/// A fall of p(fake) under heavy compression is the manipulation's evidence eroding, which every
+/// detector shows (FaceForensics++ accuracy falls from c23 to c40); it is reported (`spread`,
+/// `maxShift`) but is not a shortcut.
+///
 /// When a rung crosses the threshold from a decided verdict, the verdict becomes
-/// ``VerdictLabel/unsure``, with the reason.
+/// ``VerdictLabel/unsure``, with the reason, in either direction; the flip raises the flag when it
+/// is one of the two shortcut directions.
 public struct ShortcutAssessment: Codable, Sendable, Equatable {
     /// True when the verdict probably leans on a compression shortcut.
     public var flag: Bool
     /// Combined evidence in 0...1 (noisy-OR of the components).
     public var score: Double
-    /// One sentence per signal that raised the score, most important first; empty when clean.
+    /// One sentence per signal that raised the score, most important first, and the reason for an
+    /// `unsure` label when heavy re-encoding erased a verdict; empty when clean.
     public var reasons: [String]
     /// p(fake) of the frames as scanned.
     public var originalProbability: Double
@@ -80,6 +93,10 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
     public var spread: Double
     /// Largest `|p(rung) − p(original)|`.
     public var maxShift: Double
+    /// Largest increase of p(fake) over the original at any rung (0 when none rises).
+    public var rise: Double
+    /// Largest decrease of p(fake) at a mild rung (see ``QualityLadder/isMild(_:)``; 0 when none falls).
+    public var mildFall: Double
     /// True when the verdict was decided (`real` or `fake`) and some rung lands on the other side of
     /// the decision threshold. An `unsure` verdict has no decision to flip: a p(fake) of 0.49 that
     /// reads 0.51 after re-encoding is jitter inside the band, and its moves count through `spread`.
@@ -122,13 +139,17 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
         spread = (all.max() ?? p0) - (all.min() ?? p0)
         maxShift = evidence.rungs.map { abs($0.probability - p0) }.max() ?? 0
         verdictFlips = (originalLabel == .real || originalLabel == .fake) && rungs.contains { $0.crossesThreshold }
+        rise = max(0, (evidence.rungs.map(\.probability).max() ?? p0) - p0)
+        mildFall = max(0, p0 - (evidence.rungs.filter { QualityLadder.isMild($0.name) }.map(\.probability).min() ?? p0))
+        // Rungs whose crossing is shortcut evidence: towards fake anywhere, towards real only where mild.
+        let shortcutCrossings = verdictFlips ? rungs.filter { $0.crossesThreshold && (!originalSide || QualityLadder.isMild($0.name)) } : []
         gridEnergyRatio = evidence.gridEnergyRatio
         codecFeatureShare = evidence.codecFeatureShare
 
         var components = Components()
         if !rungs.isEmpty {
-            components.ladder = verdictFlips ? 1
-                : ShortcutThresholds.component(spread, clean: thresholds.ladderSpreadClean, shortcut: thresholds.ladderSpreadShortcut)
+            components.ladder = !shortcutCrossings.isEmpty ? 1
+                : ShortcutThresholds.component(max(rise, mildFall), clean: thresholds.ladderShiftClean, shortcut: thresholds.ladderShiftShortcut)
         }
         if let ratio = evidence.gridEnergyRatio, ratio.isFinite {
             components.gridEnergy = ShortcutThresholds.component(ratio, clean: thresholds.gridRatioClean, shortcut: thresholds.gridRatioShortcut)
@@ -140,18 +161,28 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
         self.components = components
         let present = [components.ladder, components.gridEnergy, components.codecFeatures].compactMap { $0 }
         score = 1 - present.reduce(1) { $0 * (1 - $1) }
-        flag = verdictFlips || score >= thresholds.flagScore
+        flag = !shortcutCrossings.isEmpty || score >= thresholds.flagScore
 
         // Reasons: strong components on their own; if the flag rests on the combination, name the
         // contributing ones together.
         var reasons: [String] = []
         let f = { (x: Double) in String(format: "%.2f", x) }
-        if verdictFlips {
-            let names = rungs.filter(\.crossesThreshold).map { "\($0.name) (p=\(f($0.probability)))" }
+        func at(_ rung: LadderRung) -> String { "\(rung.name) (p=\(f(rung.probability)))" }
+        if !shortcutCrossings.isEmpty {
             let becomes = originalSide ? "real" : "fake"
-            reasons.append("re-encoding flips the verdict: p(fake) \(f(p0)) crosses \(f(rule.threshold)) towards \(becomes) at \(names.joined(separator: ", "))")
+            reasons.append("re-encoding flips the verdict: p(fake) \(f(p0)) crosses \(f(rule.threshold)) towards \(becomes) at "
+                           + shortcutCrossings.map(at).joined(separator: ", "))
+        } else if verdictFlips {
+            // Not a shortcut, but the reason the label changes.
+            reasons.append("heavy re-encoding erases the evidence: p(fake) \(f(p0)) falls below \(f(rule.threshold)) at "
+                           + rungs.filter(\.crossesThreshold).map(at).joined(separator: ", "))
         } else if let c = components.ladder, c >= thresholds.reasonComponent {
-            reasons.append("p(fake) moves by \(f(spread)) across the quality ladder (\(f(all.min() ?? p0))...\(f(all.max() ?? p0)))")
+            if rise >= mildFall, let top = rungs.max(by: { $0.probability < $1.probability }) {
+                reasons.append("re-encoding raises p(fake) by \(f(rise)) (\(f(p0)) to \(f(top.probability)) at \(top.name))")
+            } else if let low = rungs.filter({ QualityLadder.isMild($0.name) }).min(by: { $0.probability < $1.probability }) {
+                reasons.append("mild re-encoding lowers p(fake) by \(f(mildFall)) (\(f(p0)) to \(f(low.probability)) at \(low.name)): "
+                               + "the verdict may rest on the absence of compression")
+            }
         }
         if let c = components.gridEnergy, c >= thresholds.reasonComponent, let ratio = evidence.gridEnergyRatio {
             reasons.append("attributions concentrate on the 8x8 codec block grid (\(f(ratio))x the energy of shifted grids)")
@@ -161,7 +192,7 @@ public struct ShortcutAssessment: Codable, Sendable, Equatable {
         }
         if flag && reasons.isEmpty {
             var parts: [String] = []
-            if let c = components.ladder, c > 0 { parts.append("ladder spread \(f(spread))") }
+            if let c = components.ladder, c > 0 { parts.append("ladder shift \(f(max(rise, mildFall)))") }
             if let c = components.gridEnergy, c > 0, let r = evidence.gridEnergyRatio { parts.append("block-grid energy ratio \(f(r))") }
             if let c = components.codecFeatures, c > 0, let s = evidence.codecFeatureShare { parts.append("codec-feature share \(f(s))") }
             reasons.append("moderate signals together reach score \(f(score)): \(parts.joined(separator: ", "))")
@@ -229,6 +260,20 @@ public enum QualityLadder {
     /// The ladder's perturbations, in order (H.264 first, each mildest first).
     public static let perVerdict: [Perturbation] =
         [18, 28, 35, 40].map { Perturbation(.h264, level: $0) } + [90, 50, 20].map { Perturbation(.jpeg, level: $0) }
+
+    /// Whether a rung (`h264:18`, `jpeg:90`, `crop-jpeg:90`, ...) is mild: H.264 at CRF 23 (x264's
+    /// default quality) or better, JPEG at quality 75 or better. Mild re-encoding changes a face's
+    /// pixels by a few levels, so genuine manipulation evidence survives it.
+    public static func isMild(_ rungName: String) -> Bool {
+        let name = rungName.hasPrefix("crop-") ? String(rungName.dropFirst(5)) : rungName
+        let parts = name.split(separator: ":")
+        guard parts.count == 2, let level = Double(parts[1]) else { return false }
+        switch parts[0] {
+        case "h264": return level <= 23
+        case "jpeg": return level >= 75
+        default: return false
+        }
+    }
 
     /// Re-encodes the frames at every rung and scores them.
     ///

@@ -12,11 +12,12 @@ import Foundation
 /// `score >= flagScore` or when the quality ladder flips the verdict.
 ///
 /// Why these defaults:
-/// - Ladder spread (max − min of p(fake) over the original and the rungs): `0.05` is the jitter of a
-///   calibrated detector between near-identical re-encodings; `0.45` is almost half the probability
-///   range, i.e. the verdict is decided by the codec more than by the face. With the default
-///   `flagScore` the ladder alone flags at a spread of `0.25`: FaceForensics++ detectors that lose
-///   15-25 accuracy points between c23 and c40 show spreads of that size per video.
+/// - Ladder shift (the larger of the rise of p(fake) at any rung and its fall at a mild rung; see
+///   ``ShortcutAssessment`` for why a fall under heavy compression does not count): `0.05` is the
+///   jitter of a calibrated detector between near-identical re-encodings; `0.45` is almost half the
+///   probability range, i.e. the verdict is decided by the codec more than by the face. With the
+///   default `flagScore` the ladder alone flags at a shift of `0.25`: FaceForensics++ detectors that
+///   lose 15-25 accuracy points between c23 and c40 move that much per video.
 /// - Block-grid energy ratio (Explain's `BlockGridEnergy.ratio`: attribution energy on the pixels
 ///   either side of the frame's own 8x8 block edges, over the mean for grids shifted off it): `1`
 ///   means the attributions ignore where block edges are. Boundary pixels are 28 of the 64 grid
@@ -29,10 +30,10 @@ import Foundation
 ///   codec quality rather than manipulation): `0.1` is what unrelated features carry by chance in a
 ///   sparse code; `0.5` means half the evidence is about compression. Alone it flags at `0.3`.
 public struct ShortcutThresholds: Codable, Sendable, Equatable {
-    /// Ladder spread that counts as nothing (component 0).
-    public var ladderSpreadClean: Double
-    /// Ladder spread that counts fully (component 1).
-    public var ladderSpreadShortcut: Double
+    /// Ladder shift that counts as nothing (component 0).
+    public var ladderShiftClean: Double
+    /// Ladder shift that counts fully (component 1).
+    public var ladderShiftShortcut: Double
     /// Block-grid energy ratio that counts as nothing.
     public var gridRatioClean: Double
     /// Block-grid energy ratio that counts fully.
@@ -47,16 +48,16 @@ public struct ShortcutThresholds: Codable, Sendable, Equatable {
     public var reasonComponent: Double
 
     /// The documented defaults (see the type's discussion).
-    public init(ladderSpreadClean: Double = 0.05, ladderSpreadShortcut: Double = 0.45,
+    public init(ladderShiftClean: Double = 0.05, ladderShiftShortcut: Double = 0.45,
                 gridRatioClean: Double = 1.0, gridRatioShortcut: Double = 2.0,
                 featureShareClean: Double = 0.1, featureShareShortcut: Double = 0.5,
                 flagScore: Double = 0.5, reasonComponent: Double = 0.5) {
-        precondition(ladderSpreadShortcut > ladderSpreadClean, "ladder shortcut spread must exceed the clean spread")
+        precondition(ladderShiftShortcut > ladderShiftClean, "ladder shortcut shift must exceed the clean shift")
         precondition(gridRatioShortcut > gridRatioClean, "grid shortcut ratio must exceed the clean ratio")
         precondition(featureShareShortcut > featureShareClean, "feature shortcut share must exceed the clean share")
         precondition((0...1).contains(flagScore) && (0...1).contains(reasonComponent), "flagScore and reasonComponent are in 0...1")
-        self.ladderSpreadClean = ladderSpreadClean
-        self.ladderSpreadShortcut = ladderSpreadShortcut
+        self.ladderShiftClean = ladderShiftClean
+        self.ladderShiftShortcut = ladderShiftShortcut
         self.gridRatioClean = gridRatioClean
         self.gridRatioShortcut = gridRatioShortcut
         self.featureShareClean = featureShareClean
