@@ -8,7 +8,8 @@ import Foundation
 ///   `decode(z with z_A = 0)`. Shows what the SAE alone explains.
 /// - ``Splice/reconstructionPlusError``: the detector reads `x̂ + (x - x̂)`, the SAE error term
 ///   added back (Marks et al. 2024, "Sparse Feature Circuits"), so ablating nothing gives exactly the
-///   original embedding and logit; ablating `A` reads `x - Σ_{j∈A} z_j d_j / inputScale`.
+///   original embedding and logit; ablating `A` reads `x - Σ_{j∈A} z_j e_j`, with `e_j` the latent's
+///   ``SparseAutoencoder/embeddingDirection(_:)`` (`d_j / inputScale`, un-whitened when the SAE whitens).
 public struct FeatureAblation {
     public enum Splice: String, Sendable, Codable { case reconstruction, reconstructionPlusError }
 
@@ -39,9 +40,9 @@ public struct FeatureAblation {
             return sae.decode(z, ablating: ablating)
         case .reconstructionPlusError:
             var out = embedding
-            let inv = 1 / sae.inputScale
             for (j, a) in z.active(row: 0) where ablating.contains(j) {
-                for i in 0..<d { out[i] -= a * sae.decoderWeight[j * d + i] * inv }
+                let direction = sae.embeddingDirection(j)
+                for i in 0..<d { out[i] -= a * direction[i] }
             }
             return out
         }
@@ -108,9 +109,10 @@ public struct FeatureAblation {
         let spliced = Double(try readout(splicedEmbedding(embedding, mode: mode, codes: codes)))
         var candidates: [(latent: Int, activation: Float, contribution: Double)] = []
         for (j, a) in codes.active(row: 0) {
+            let direction = sae.embeddingDirection(j)
             var dot = 0.0
-            for i in 0..<d { dot += Double(sae.decoderWeight[j * d + i]) * Double(readoutWeights[i]) }
-            candidates.append((j, a, Double(a) * dot / Double(sae.inputScale)))
+            for i in 0..<d { dot += Double(direction[i]) * Double(readoutWeights[i]) }
+            candidates.append((j, a, Double(a) * dot))
         }
         switch ranking {
         case .magnitude: candidates.sort { (abs($0.contribution), -$0.latent) > (abs($1.contribution), -$1.latent) }

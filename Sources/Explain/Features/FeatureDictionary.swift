@@ -41,8 +41,9 @@ public struct FeatureDictionary: Sendable, Equatable, Codable {
         /// Sample ids with the largest activations, descending.
         public var topSamples: [Int]
         public var topActivations: [Float]
-        /// `decoder direction · w_logit / inputScale`: logit change per unit activation through the
-        /// detector's final linear layer (nil when no readout was given).
+        /// `embeddingDirection · w_logit` (`decoder direction / inputScale`, un-whitened when the SAE
+        /// whitens): logit change per unit activation through the detector's final linear layer (nil
+        /// when no readout was given).
         public var directContribution: Double?
         /// Correlations with tags (`key=value`, strongest few) and numeric values (`key`, all).
         public var correlations: [String: Double]
@@ -186,9 +187,10 @@ public struct FeatureDictionary: Sendable, Equatable, Codable {
             let sortedTop = top[j].sorted { ($0.0, -$0.1) > ($1.0, -$1.1) }
             var direct: Double? = nil
             if let w = readoutWeights {
+                let direction = sae.embeddingDirection(j)
                 var dot = 0.0
-                for i in 0..<d { dot += Double(sae.decoderWeight[j * d + i]) * Double(w[i]) }
-                direct = dot / Double(sae.inputScale)
+                for i in 0..<d { dot += Double(direction[i]) * Double(w[i]) }
+                direct = dot
             }
             features.append(Feature(id: j, label: label, labelScore: score, labelTags: labelTags, meanActivation: mean,
                                     meanActivationWhenFiring: fires[j] > 0 ? sum[j] / fires[j] : 0, firingRate: fires[j] / n,

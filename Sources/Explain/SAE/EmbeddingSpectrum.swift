@@ -13,6 +13,12 @@ public struct EmbeddingSpectrum: Sendable, Equatable, Codable {
     ///   - count: number of rows (at least 2).
     ///   - d: row length.
     public init(_ x: [Float], count: Int, d: Int) {
+        var covariance = Self.covariance(x, count: count, d: d).covariance
+        eigenvalues = Self.symmetricEigenvalues(&covariance, n: d).sorted(by: >)
+    }
+
+    /// Mean `[d]` and unbiased covariance `[d, d]` of `[count, d]` rows (at least two).
+    static func covariance(_ x: [Float], count: Int, d: Int) -> (mean: [Double], covariance: [Double]) {
         precondition(count >= 2 && x.count == count * d, "the spectrum needs at least two [\(d)] rows")
         var mean = [Double](repeating: 0, count: d)
         for n in 0..<count { for i in 0..<d { mean[i] += Double(x[n * d + i]) } }
@@ -30,7 +36,7 @@ public struct EmbeddingSpectrum: Sendable, Equatable, Codable {
             covariance[i * d + j] /= Double(count - 1)
             covariance[j * d + i] = covariance[i * d + j]
         } }
-        eigenvalues = Self.symmetricEigenvalues(&covariance, n: d).sorted(by: >)
+        return (mean, covariance)
     }
 
     /// The smallest number of leading directions that carry `fraction` of the variance.
@@ -49,6 +55,17 @@ public struct EmbeddingSpectrum: Sendable, Equatable, Codable {
     /// "Matrix Computations", 8.5); `a` is destroyed. Exact enough for a 256 x 256 covariance in
     /// well under a second, with no dependency.
     static func symmetricEigenvalues(_ a: inout [Double], n: Int) -> [Double] {
+        symmetricEigen(&a, n: n, vectors: false).values
+    }
+
+    /// Eigenvalues and, when `vectors`, eigenvectors (`[n, n]`, column `c` belongs to value `c`) of a
+    /// symmetric matrix, by the same Jacobi sweeps; the rotations are accumulated in `V` (`A = V Λ Vᵀ`).
+    static func symmetricEigen(_ a: inout [Double], n: Int, vectors: Bool) -> (values: [Double], vectors: [Double]?) {
+        var v: [Double]? = nil
+        if vectors {
+            v = [Double](repeating: 0, count: n * n)
+            for i in 0..<n { v![i * n + i] = 1 }
+        }
         for _ in 0..<60 {
             var offDiagonal = 0.0, diagonal = 0.0
             for p in 0..<n {
@@ -73,9 +90,16 @@ public struct EmbeddingSpectrum: Sendable, Equatable, Codable {
                         a[p * n + k] = c * apk - s * aqk
                         a[q * n + k] = s * apk + c * aqk
                     }
+                    if vectors {
+                        for k in 0..<n {
+                            let vkp = v![k * n + p], vkq = v![k * n + q]
+                            v![k * n + p] = c * vkp - s * vkq
+                            v![k * n + q] = s * vkp + c * vkq
+                        }
+                    }
                 }
             }
         }
-        return (0..<n).map { a[$0 * n + $0] }
+        return ((0..<n).map { a[$0 * n + $0] }, v)
     }
 }

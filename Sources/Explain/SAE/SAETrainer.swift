@@ -35,11 +35,14 @@ public final class SAETrainer {
         public var resampleEvery: Int? = nil
         /// No resampling after this step count, so that revived latents settle before training ends.
         public var resampleUntilStep: Int = .max
+        /// ZCA-whiten the embeddings before the SAE, with shrinkage `ε = whiteningShrinkage x mean
+        /// eigenvalue` (see ``Whitening``); nil = no whitening (only the global scale).
+        public var whiteningShrinkage: Double? = nil
         public var seed: UInt64 = 0
 
         public init(epochs: Int = 10, batchSize: Int = 256, learningRate: Float = 4e-3, auxCoefficient: Float = 1.0 / 32,
                     auxK: Int? = nil, deadAfterSamples: Int? = nil, resampleEvery: Int? = nil, resampleUntilStep: Int = .max,
-                    seed: UInt64 = 0) {
+                    whiteningShrinkage: Double? = nil, seed: UInt64 = 0) {
             precondition(epochs >= 0 && batchSize >= 1 && learningRate > 0, "epochs, batch size and learning rate must be positive")
             self.epochs = epochs
             self.batchSize = batchSize
@@ -50,6 +53,8 @@ public final class SAETrainer {
             precondition(resampleEvery.map { $0 >= 1 } ?? true, "resampleEvery must be positive")
             self.resampleEvery = resampleEvery
             self.resampleUntilStep = resampleUntilStep
+            precondition(whiteningShrinkage.map { $0 > 0 } ?? true, "whitening shrinkage must be positive")
+            self.whiteningShrinkage = whiteningShrinkage
             self.seed = seed
         }
     }
@@ -100,15 +105,19 @@ public final class SAETrainer {
         }
     }
 
-    /// Sets the input scale (`E‖x_n‖² = d`) and `b_dec` (mean of the normalised data) from data.
+    /// Sets the whitening (when configured), the input scale (`E‖x_n‖² = d`) and `b_dec` (mean of
+    /// the normalised data) from data.
     /// Called by ``train(_:count:progress:)`` on a fresh trainer; call it yourself to inspect.
     public func initialise(from x: [Float], count: Int) {
         let d = model.inputSize
+        model.whitening = configuration.whiteningShrinkage.map { Whitening.zca(x, count: count, d: d, shrinkage: $0) }
+        model.inputScale = 1
+        let unscaled = x.withUnsafeBufferPointer { model.normalise($0, count: count) }
         var meanSquaredNorm = 0.0
         var mean = [Double](repeating: 0, count: d)
         for n in 0..<count {
             for i in 0..<d {
-                let v = Double(x[n * d + i])
+                let v = Double(unscaled[n * d + i])
                 meanSquaredNorm += v * v
                 mean[i] += v
             }
@@ -135,6 +144,8 @@ public final class SAETrainer {
         }
         if !initialised && stepCount == 0 { initialise(from: x, count: count) }
         initialised = true
+        // The model's preprocessing is fixed from here on: normalise once, train in those units.
+        let normalised = x.withUnsafeBufferPointer { model.normalise($0, count: count) }
         let deadAfter = configuration.deadAfterSamples ?? min(count, 20_000)
         let batch = min(configuration.batchSize, count)
         let stepsPerEpoch = (count + batch - 1) / batch
@@ -150,7 +161,7 @@ public final class SAETrainer {
                 let rows = min(batch, count - first)
                 if buffer.count != rows * d { buffer = [Float](repeating: 0, count: rows * d) }
                 buffer.withUnsafeMutableBufferPointer { b in
-                    x.withUnsafeBufferPointer { xs in
+                    normalised.withUnsafeBufferPointer { xs in
                         for r in 0..<rows {
                             let src = order[first + r] * d
                             for i in 0..<d { b[r * d + i] = xs[src + i] }
@@ -160,7 +171,7 @@ public final class SAETrainer {
                 let (loss, aux, dead) = self.step(buffer, rows: rows, deadAfter: deadAfter)
                 var resampled = 0
                 if let every = configuration.resampleEvery, stepCount % every == 0, stepCount <= configuration.resampleUntilStep {
-                    resampled = resampleDeadLatents(x, count: count, deadAfter: deadAfter)
+                    resampled = resampleDeadLatents(normalised, count: count, deadAfter: deadAfter)
                 }
                 progress?(Progress(epoch: epochsDone, step: step, stepsPerEpoch: stepsPerEpoch, loss: loss, auxLoss: aux,
                                    deadCount: dead, resampled: resampled))
@@ -170,7 +181,7 @@ public final class SAETrainer {
         return evaluate ? model.metrics(x, count: count) : nil
     }
 
-    /// One Adam step on `rows` rows; returns (loss, aux loss, dead count before the step).
+    /// One Adam step on `rows` normalised rows; returns (loss, aux loss, dead count before the step).
     private func step(_ x: [Float], rows: Int, deadAfter: Int) -> (Float, Float, Int) {
         let model = self.model
         let d = model.inputSize, m = model.latentCount, k = model.k
@@ -178,7 +189,6 @@ public final class SAETrainer {
         let (pre, centred) = x.withUnsafeBufferPointer { model.preActivations($0, count: rows) }
         let dead: [Int32] = (0..<m).compactMap { sinceFired[$0] >= deadAfter ? Int32($0) : nil }
         let kAux = min(configuration.auxK ?? max(1, d / 2), dead.count)
-        let scale = model.inputScale
         let lossScale = 2 / Float(rows * d)
         let alpha = configuration.auxCoefficient
 
@@ -224,7 +234,7 @@ public final class SAETrainer {
                     let row = p.baseAddress! + r * m
                     TopK.select(row, count: m, k: k, indices: ib.baseAddress!, values: vb.baseAddress!)
                     // e = x_n - x̂_n, x̂_n = b_dec + Σ z_j w_j
-                    for i in 0..<d { e[i] = xb[r * d + i] * scale - bd[i] }
+                    for i in 0..<d { e[i] = xb[r * d + i] - bd[i] }
                     for s in 0..<k where vb[s] > 0 {
                         let j = Int(ib[s]), v = vb[s]
                         g.fired[j] = true
@@ -301,6 +311,7 @@ public final class SAETrainer {
     /// encoder row (scaled to the mean norm of the live encoder rows), zero bias and fresh Adam
     /// moments. The AuxK loss alone cannot revive a latent whose pre-activation is negative on every
     /// row (ReLU blocks its gradient); on a near-low-rank embedding that is most of them.
+    /// - Parameter x: rows in normalised units.
     /// - Returns: the number of latents re-initialised.
     private func resampleDeadLatents(_ x: [Float], count: Int, deadAfter: Int) -> Int {
         let dead = (0..<model.latentCount).filter { sinceFired[$0] >= deadAfter }

@@ -7,10 +7,13 @@ import Tensor
 ///
 /// ```
 /// x_n   = x * inputScale                              // E‖x_n‖² = d on the training data
+///         (or W (x - μ) * inputScale with a ``Whitening``)
 /// z     = TopK_k(ReLU(W_enc (x_n - b_dec) + b_enc))   // [m], at most k non-zero
 /// x̂_n   = W_decᵀ z + b_dec                             // decoder directions have unit norm
-/// x̂     = x̂_n / inputScale
+/// x̂     = x̂_n / inputScale                             (or W⁻¹ x̂_n / inputScale + μ)
 /// ```
+/// Everything public reads and returns embeddings in the detector's own units; the normalised
+/// space is internal. A latent's effect on the embedding is ``embeddingDirection(_:)``.
 /// Layouts: `encoderWeight [m, d]` (row j reads latent j), `decoderWeight [m, d]` (row j is latent j's
 /// unit direction, i.e. column j of PyTorch's `decoder.weight [d, m]`), `encoderBias [m]`,
 /// `decoderBias [d]` (`b_dec`, in normalised units).
@@ -31,6 +34,8 @@ public struct SparseAutoencoder: Sendable, Equatable {
     public var decoderWeight: [Float]
     /// `[d]`, normalised units.
     public var decoderBias: [Float]
+    /// Fixed preprocessing before the scale (nil: none, as in files written before it existed).
+    public var whitening: Whitening?
 
     /// A freshly initialised autoencoder: random unit decoder directions, encoder = decoder
     /// transpose, zero biases, scale 1 (the trainer sets scale and `b_dec` from data).
@@ -70,7 +75,36 @@ public struct SparseAutoencoder: Sendable, Equatable {
 
     // MARK: Encoding
 
-    /// Pre-activations `W_enc (x_n - b_dec) + b_enc` of a batch, and the centred normalised input.
+    /// Embeddings `[count, d]` in the SAE's normalised units: `x * inputScale`, after the whitening
+    /// if there is one.
+    func normalise(_ x: UnsafeBufferPointer<Float>, count: Int) -> [Float] {
+        let scale = inputScale
+        if let whitening {
+            var out = whitening.apply(x, count: count)
+            for i in out.indices { out[i] *= scale }
+            return out
+        }
+        return (0..<(count * inputSize)).map { x[$0] * scale }
+    }
+
+    /// Embeddings `[count, d]` from normalised units (the inverse of ``normalise(_:count:)``).
+    func denormalise(_ y: [Float], count: Int) -> [Float] {
+        let inv = 1 / inputScale
+        let scaled = y.map { $0 * inv }
+        return whitening?.invert(scaled, count: count) ?? scaled
+    }
+
+    /// The change of the embedding (detector units) per unit activation of latent `j`:
+    /// `W⁻¹ d_j / inputScale`, or `d_j / inputScale` without whitening. Use it, not the raw decoder
+    /// row, for a feature's effect on the detector (its direct contribution is this · readout weights).
+    public func embeddingDirection(_ j: Int) -> [Float] {
+        let d = inputSize
+        let row = Array(decoderWeight[(j * d)..<((j + 1) * d)]).map { $0 / inputScale }
+        return whitening?.invertDirection(row) ?? row
+    }
+
+    /// Pre-activations `W_enc (x_n - b_dec) + b_enc` of a batch of normalised rows, and the centred
+    /// normalised input.
     ///
     /// `[count, d] · [m, d]ᵀ -> [count, m]` on the engine's packed SGEMM (`Tensor.GEMM`, AVX2+FMA when
     /// the CPU has it, `Parallel.threadCount` workers).
@@ -80,7 +114,7 @@ public struct SparseAutoencoder: Sendable, Equatable {
         var centred = [Float](repeating: 0, count: count * d)
         centred.withUnsafeMutableBufferPointer { c in
             decoderBias.withUnsafeBufferPointer { b in
-                for n in 0..<count { for i in 0..<d { c[n * d + i] = x[n * d + i] * inputScale - b[i] } }
+                for n in 0..<count { for i in 0..<d { c[n * d + i] = x[n * d + i] - b[i] } }
             }
         }
         var pre = [Float](repeating: 0, count: count * m)
@@ -112,9 +146,10 @@ public struct SparseAutoencoder: Sendable, Equatable {
         var start = 0
         while start < count {
             let n = min(chunk, count - start)
-            let pre = x.withUnsafeBufferPointer {
-                preActivations(UnsafeBufferPointer(rebasing: $0[(start * inputSize)..<((start + n) * inputSize)]), count: n).pre
+            let normalised = x.withUnsafeBufferPointer {
+                normalise(UnsafeBufferPointer(rebasing: $0[(start * inputSize)..<((start + n) * inputSize)]), count: n)
             }
+            let pre = normalised.withUnsafeBufferPointer { preActivations($0, count: n).pre }
             pre.withUnsafeBufferPointer { p in
                 codes.indices.withUnsafeMutableBufferPointer { idx in
                     codes.values.withUnsafeMutableBufferPointer { val in
@@ -138,7 +173,6 @@ public struct SparseAutoencoder: Sendable, Equatable {
     public func decode(_ codes: SparseCodes, ablating: Set<Int> = []) -> [Float] {
         let d = inputSize
         var out = [Float](repeating: 0, count: codes.count * d)
-        let inv = 1 / inputScale
         out.withUnsafeMutableBufferPointer { o in
             decoderWeight.withUnsafeBufferPointer { w in
                 decoderBias.withUnsafeBufferPointer { b in
@@ -151,12 +185,11 @@ public struct SparseAutoencoder: Sendable, Equatable {
                             if v == 0 || ablating.contains(j) { continue }
                             for i in 0..<d { o[row + i] += v * w[j * d + i] }
                         }
-                        for i in 0..<d { o[row + i] *= inv }
                     }
                 }
             }
         }
-        return out
+        return denormalise(out, count: codes.count)
     }
 
     /// `decode(encode(x))`.

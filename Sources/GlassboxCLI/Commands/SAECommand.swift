@@ -11,17 +11,20 @@ enum SAECommand: Command {
     static var help: String { trainHelp + "\n" + SAEMontage.help }
     static let trainHelp = """
     Usage: glassbox sae train [--weights FILE] [--run DIR] [--out FILE] [--pairs N] [--latents M] [--k K]
-                              [--epochs E] [--seed S]
+                              [--epochs E] [--lr X] [--whiten S] [--seed S]
 
     Collects embeddings of training crops (real and fake, every method, every JPEG quality and
-    none) with the detector, trains a TopK sparse autoencoder (Gao et al. 2024) with an auxiliary
-    loss for dead latents, and writes:
-      <out>                      the SAE (safetensors: encoder.weight, encoder.bias, decoder.weight, decoder.bias)
+    none) with the detector, ZCA-whitens them (with shrinkage; the SAE works in that space and its
+    reconstructions and feature directions are mapped back to the embedding), trains a TopK sparse
+    autoencoder (Gao et al. 2024) with an auxiliary loss for dead latents, and writes:
+      <out>                      the SAE (safetensors: encoder.weight, encoder.bias, decoder.weight, decoder.bias,
+                                 whitening.mean, whitening.forward, whitening.inverse)
       <out dir>/sae_features.json  the feature dictionary: per latent an automatic label from what it
                                  tracks (method, codec quality, identity), top samples, statistics,
                                  direct contribution to the fake logit, codec-quality correlation
-      <run>/sae_metrics.json     explained variance, L0, dead fraction (on held-out validation
-                                 embeddings) and the detector's AUC with the reconstruction spliced in
+      <run>/sae_metrics.json     explained variance, L0, dead fraction (on the training rows, on held-out
+                                 validation-identity embeddings and on fresh draws of the training
+                                 identities) and the detector's AUC with the reconstruction spliced in
 
     Options:
       --weights FILE   detector (default weights/detector.safetensors)
@@ -31,7 +34,10 @@ enum SAECommand: Command {
       --latents M      latents (default 2048 = 8 x 256)
       --k K            active latents per sample (default 32)
       --epochs E       passes over the embeddings (default 30)
-      --lr X           Adam step size (default 0.004)
+      --lr X           Adam step size (default 0.001)
+      --whiten S       ZCA-whitening shrinkage: each principal direction of variance λ is scaled by
+                       1/sqrt(λ + S x mean eigenvalue) (default 0.03; 0 = no whitening, the recipe
+                       before: on a near-low-rank embedding it leaves most latents dead)
       --resample-every N  re-initialise latents that have not fired for an epoch every N steps
                        (Bricken et al. 2023; default 0 = never: on the shipped detector's
                        near-low-rank embedding it revives latents that fire on few crops
@@ -41,6 +47,8 @@ enum SAECommand: Command {
 
     Embeddings are cached in <run>/sae-embeddings-*.safetensors (keyed by the detector's and the
     crop cache's digests), so a rerun with other SAE settings skips the detector pass.
+    Dead = fires on no row of the set. A latent that fires on a fraction p of rows is missed by n
+    rows with probability (1 - p)^n, so the held-out figures are printed next to that expectation.
     """
 
     static func run(_ arguments: inout Arguments) throws {
@@ -65,9 +73,10 @@ enum SAECommand: Command {
         let k = try arguments.int("--k", default: 32, range: 1...1024)
         let epochs = try arguments.int("--epochs", default: 30, range: 1...10_000)
         let seed = UInt64(try arguments.int("--seed", default: 3, range: 0...Int.max))
-        let learningRate = Float(try arguments.double("--lr", default: 4e-3, range: 1e-6...1))
+        let learningRate = Float(try arguments.double("--lr", default: 1e-3, range: 1e-6...1))
         let resampleEvery = try arguments.int("--resample-every", default: 0, range: 0...1_000_000)
         let resampleUntil = try arguments.double("--resample-until", default: 0.5, range: 0...1)
+        let whiten = try arguments.double("--whiten", default: 0.03, range: 0...1e6)
         let words = arguments.positionals()
         try arguments.finish()
         guard words == ["train"] else { throw CLIError.usage("the only sae subcommand is 'train'") }
@@ -109,6 +118,10 @@ enum SAECommand: Command {
         }
         let train = collect(.train, pairs: pairs, seed: seed, label: "training")
         let validation = collect(.validation, pairs: max(256, pairs / 8), seed: seed &+ 99_991, label: "validation")
+        // Fresh draws of the training identities: held out from the SAE but not from the identities,
+        // so that a latent that tracks one training identity (the dictionary labels many so) is not
+        // counted dead merely because validation has other people.
+        let unseen = collect(.train, pairs: max(256, pairs / 8), seed: seed &+ 77_773, label: "training-unseen")
         let d = model.spatial.configuration.embeddingDimension
         let count = train.tags.count
 
@@ -121,7 +134,7 @@ enum SAECommand: Command {
         let steps = epochs * ((count + 255) / 256)
         let trainer = SAETrainer(model: sae, configuration: .init(
             epochs: epochs, learningRate: learningRate, resampleEvery: resampleEvery > 0 ? resampleEvery : nil,
-            resampleUntilStep: Int(Double(steps) * resampleUntil), seed: seed))
+            resampleUntilStep: Int(Double(steps) * resampleUntil), whiteningShrinkage: whiten > 0 ? whiten : nil, seed: seed))
         let bar = ProgressLine("training SAE", total: steps)
         try trainer.train(train.embeddings, count: count, evaluate: false) { progress in
             if progress.resampled > 0 { Console.err("step \(trainer.stepCount): resampled \(progress.resampled) dead latents") }
@@ -131,6 +144,7 @@ enum SAECommand: Command {
         let trained = trainer.model
         let trainMetrics = trained.metrics(train.embeddings, count: count)
         let heldOut = trained.metrics(validation.embeddings, count: validation.tags.count)
+        let unseenMetrics = trained.metrics(unseen.embeddings, count: unseen.tags.count)
 
         // The detector with the SAE reconstruction in place of the embedding (no error term).
         let reconstruction = trained.reconstruct(validation.embeddings, count: validation.tags.count)
@@ -138,6 +152,11 @@ enum SAECommand: Command {
         let labels = validation.tags.map { $0.method == "real" ? 0 : 1 }
         let originalAUC = BinaryMetrics.areaUnderROC(scores: validation.logits, labels: labels)
         let splicedAUC = BinaryMetrics.areaUnderROC(scores: splicedLogits, labels: labels)
+        let unseenLabels = unseen.tags.map { $0.method == "real" ? 0 : 1 }
+        let unseenSpliced = model.frameLogits(fromEmbeddings: trained.reconstruct(unseen.embeddings, count: unseen.tags.count),
+                                              count: unseen.tags.count)
+        let unseenAUC = BinaryMetrics.areaUnderROC(scores: unseen.logits, labels: unseenLabels)
+        let unseenSplicedAUC = BinaryMetrics.areaUnderROC(scores: unseenSpliced, labels: unseenLabels)
 
         let metadata = train.tags.map { tag in
             SampleMetadata(tags: ["method": tag.method, "codec": codecBucket(tag.jpegQuality), "identity": tag.identity],
@@ -150,25 +169,46 @@ enum SAECommand: Command {
         let outURL = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         try trained.save(to: outURL, extra: ["detector_sha256": (try? SHA256.hex(ofFile: weights)) ?? "unknown",
-                                             "training": "\(count) embeddings of training-identity crops, every method and JPEG quality"])
+                                             "training": "\(count) embeddings of training-identity crops, every method and JPEG quality",
+                                             "whitening_shrinkage": String(whiten), "learning_rate": String(learningRate),
+                                             "epochs": String(epochs)])
         try FileOutput.writeJSON(dictionary, to: outURL.deletingLastPathComponent().appendingPathComponent("sae_features.json").path)
+
+        // A latent that fires on a fraction p of training rows is missed by all n held-out rows with
+        // probability (1 - p)^n: the dead fraction a held-out set of this size shows by chance alone.
+        let validationCount = Double(validation.tags.count)
+        let expectedHeldOutDead = dictionary.features.map { pow(1 - $0.firingRate, validationCount) }.reduce(0, +)
+            / Double(max(1, dictionary.features.count))
 
         struct Metrics: Codable {
             var latents: Int, k: Int, epochs: Int, trainingEmbeddings: Int, validationEmbeddings: Int
+            var whiteningShrinkage: Double?
             var train: SAEMetrics, validation: SAEMetrics
+            /// On fresh draws of training identities (not rows the SAE trained on).
+            var unseenTrainingDraws: SAEMetrics
+            /// Held-out dead fraction expected from the training firing rates and the held-out size alone.
+            var expectedValidationDeadFraction: Double
             var detectorValidationAUC: Double?, splicedValidationAUC: Double?
+            var detectorUnseenTrainingAUC: Double?, splicedUnseenTrainingAUC: Double?
             var labelled: Int, dead: Int
             var embeddingRank: EmbeddingRank
         }
         let metrics = Metrics(latents: latents, k: k, epochs: epochs, trainingEmbeddings: count,
-                              validationEmbeddings: validation.tags.count, train: trainMetrics, validation: heldOut,
+                              validationEmbeddings: validation.tags.count, whiteningShrinkage: whiten > 0 ? whiten : nil,
+                              train: trainMetrics, validation: heldOut, unseenTrainingDraws: unseenMetrics, expectedValidationDeadFraction: expectedHeldOutDead,
                               detectorValidationAUC: originalAUC, splicedValidationAUC: splicedAUC,
+                              detectorUnseenTrainingAUC: unseenAUC, splicedUnseenTrainingAUC: unseenSplicedAUC,
                               labelled: dictionary.features.filter { $0.label != "unlabelled" && $0.label != "dead" }.count,
                               dead: dictionary.features.filter { $0.label == "dead" }.count, embeddingRank: rank)
         try FileOutput.writeJSON(metrics, to: runDirectory + "/sae_metrics.json")
         Console.out(String(format: "SAE %d latents, k %d: explained variance %.4f (held out %.4f), L0 %.1f, dead %.1f%% (held out %.1f%%)",
                            latents, k, trainMetrics.explainedVariance, heldOut.explainedVariance, heldOut.l0,
                            100 * trainMetrics.deadFraction, 100 * heldOut.deadFraction))
+        Console.out(String(format: "on %d fresh draws of training identities: explained variance %.4f, dead %.1f%%, detector AUC %.4f, spliced %.4f (difference %.4f)",
+                           unseen.tags.count, unseenMetrics.explainedVariance, 100 * unseenMetrics.deadFraction,
+                           unseenAUC ?? .nan, unseenSplicedAUC ?? .nan, abs((unseenAUC ?? 0) - (unseenSplicedAUC ?? 0))))
+        Console.out(String(format: "held-out dead expected by chance from the training firing rates and %d held-out rows: %.1f%%",
+                           validation.tags.count, 100 * expectedHeldOutDead))
         Console.out(String(format: "detector validation AUC %.4f, with the SAE reconstruction spliced in %.4f (difference %.4f)",
                            originalAUC ?? .nan, splicedAUC ?? .nan, abs((originalAUC ?? 0) - (splicedAUC ?? 0))))
         Console.out("wrote \(out), \(outURL.deletingLastPathComponent().path)/sae_features.json, \(runDirectory)/sae_metrics.json")
