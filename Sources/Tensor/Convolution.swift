@@ -120,6 +120,34 @@ public enum Convolution {
         while j < n { dst[j] = src[2 * j]; j += 1 }
     }
 
+    /// `dst[j] += src[j]` for `j < n`, eight at a time (same additions as the scalar loop).
+    @inline(__always)
+    static func addShort(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var j = 0
+        while j + 8 <= n {
+            let d = UnsafeMutableRawPointer(dst + j)
+            d.storeBytes(of: d.loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self),
+                         as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n { dst[j] += src[j]; j += 1 }
+    }
+
+    /// `dst[2 j] += src[j]` for `j < n` (stride-2 col2im rows): eight at a time through 16-float
+    /// windows whose odd lanes are stored back unchanged, never touching memory past `dst[2 (n − 1)]`.
+    @inline(__always)
+    static func addEven(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var j = 0
+        while j + 8 < n {
+            let d = UnsafeMutableRawPointer(dst + 2 * j)
+            var v = d.loadUnaligned(as: SIMD16<Float>.self)
+            v.evenHalf = v.evenHalf + UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self)
+            d.storeBytes(of: v, as: SIMD16<Float>.self)
+            j += 8
+        }
+        while j < n { dst[2 * j] += src[j]; j += 1 }
+    }
+
     /// Scatter-adds im2col rows back into one image (the adjoint of `im2col`):
     /// `img[tap(k, p)] += src[kk * srcStride + (p - p0)]`.
     @inline(__always)
@@ -147,7 +175,9 @@ public enum Convolution {
                 if lo < hi {
                     let d = row + (lo * sw - pw + kx), ss = s + (lo - ox0)
                     if sw == 1 {
-                        for j in 0..<(hi - lo) { d[j] += ss[j] }
+                        addShort(ss, d, hi - lo)
+                    } else if sw == 2 {
+                        addEven(ss, d, hi - lo)
                     } else {
                         for j in 0..<(hi - lo) { d[j * sw] += ss[j] }
                     }

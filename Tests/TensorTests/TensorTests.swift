@@ -250,4 +250,21 @@ import Foundation
             #expect(gathered == (0..<n).map { Float(2 * $0) + 0.5 }, "gather n = \(n)")
         }
     }
+
+    /// The vector adds of col2im rows (stride 1 and 2) against the scalar loops, including that the
+    /// stride-2 add leaves the odd elements and everything past `dst[2 (n − 1)]` as they were.
+    @Test func shortAddAndEvenAddMatchScalar() {
+        for n in 0...40 {
+            let src = (0..<n).map { Float($0) * 0.25 - 3 }
+            let base = (0..<(2 * n + 17)).map { Float($0) * 1.5 + 0.125 }
+            var added = base, addedEven = base, refAdded = base, refEven = base
+            for j in 0..<n { refAdded[j] += src[j]; refEven[2 * j] += src[j] }
+            src.withUnsafeBufferPointer { sp in
+                added.withUnsafeMutableBufferPointer { Convolution.addShort(sp.baseAddress!, $0.baseAddress!, n) }
+                addedEven.withUnsafeMutableBufferPointer { Convolution.addEven(sp.baseAddress!, $0.baseAddress!, n) }
+            }
+            #expect(added == refAdded, "add n = \(n)")
+            #expect(addedEven == refEven, "even add n = \(n)")
+        }
+    }
 }

@@ -13,6 +13,9 @@ public struct NetworkBenchmarkResult: Codable, Sendable {
         /// Median seconds per call.
         public var medianSeconds: Double
         public var imagesPerSecond: Double
+        /// Median process CPU seconds per call (all threads): on a shared machine this moves far less
+        /// with other load than wall time does, and shows what a second thread costs in total.
+        public var medianCPUSeconds: Double
     }
     /// Kernel build in use (`avx2` or `baseline`).
     public var kernel: String
@@ -52,21 +55,30 @@ public func runNetworkBenchmark(batchSizes: [Int] = [1, 8, 32], threads: [Int] =
             ]
             for (name, body) in modes {
                 body()  // warm-up
-                var times: [Double] = []
+                var times: [Double] = [], cpuTimes: [Double] = []
                 let start = DispatchTime.now().uptimeNanoseconds
                 while times.count < 3 || (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < secondsPerCase && times.count < 1000) {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUSeconds()
                     body()
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                    cpuTimes.append(processCPUSeconds() - c0)
                 }
-                times.sort()
+                times.sort(); cpuTimes.sort()
                 let median = times[times.count / 2]
-                entries.append(.init(mode: name, batchSize: b, threads: t, medianSeconds: median, imagesPerSecond: Double(b) / median))
+                entries.append(.init(mode: name, batchSize: b, threads: t, medianSeconds: median, imagesPerSecond: Double(b) / median,
+                                     medianCPUSeconds: cpuTimes[cpuTimes.count / 2]))
             }
         }
     }
     return NetworkBenchmarkResult(kernel: CPUFeatures.kernelName, inputSize: configuration.inputSize,
                                   parameterCount: net.parameterCount, entries: entries)
+}
+
+/// CPU time of the whole process so far, in seconds.
+private func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// Command-line front end of the network benchmark and of the PyTorch parity check
@@ -107,9 +119,10 @@ public enum NetworkBenchCommand {
                 return String(data: try enc.encode(r), encoding: .utf8)!
             }
             var lines = ["spatial network \(r.inputSize)x\(r.inputSize), \(r.parameterCount) parameters, kernels: \(r.kernel)",
-                         "mode           batch threads   images/s   ms/call"]
+                         "mode           batch threads   images/s   ms/call  CPU ms/call"]
             for e in r.entries {
-                lines.append(String(format: "%-14@ %5d %7d %10.1f %9.2f", e.mode as NSString, e.batchSize, e.threads, e.imagesPerSecond, e.medianSeconds * 1000))
+                lines.append(String(format: "%-14@ %5d %7d %10.1f %9.2f %12.2f", e.mode as NSString, e.batchSize, e.threads, e.imagesPerSecond,
+                                    e.medianSeconds * 1000, e.medianCPUSeconds * 1000))
             }
             return lines.joined(separator: "\n")
         case "export-weights":
