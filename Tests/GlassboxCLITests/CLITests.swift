@@ -1,3 +1,4 @@
+import Explain
 import Foundation
 import Imaging
 import Testing
@@ -114,6 +115,22 @@ struct CLITests {
         #expect(GlassboxCommand.run(["sae", "montage", "--features", "x"]) == .usage)
         #expect(GlassboxCommand.run(["bench", "ig", clip, clip]) == .usage)
         #expect(GlassboxCommand.run(["bench", "gpu"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--baseline", "grey"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--no-explain", "--baseline", "black"]) == .usage)
+        #expect(GlassboxCommand.run(["faithfulness", folder.path, "--baseline", "noise:0"]) == .usage)
+        #expect(GlassboxCommand.run(["train", "--jpeg-quality", "90-20"]) == .usage)
+        #expect(GlassboxCommand.run(["train", "--h264-share", "2"]) == .usage)
+    }
+
+    @Test func baselineOptionParsesEveryForm() throws {
+        #expect(try BaselineOption.parse("blur") == .default)
+        #expect(try BaselineOption.parse("blur:3") == .blurred(sigma: 3))
+        #expect(try BaselineOption.parse("black") == .black)
+        #expect(try BaselineOption.parse("noise") == .uniformNoise(samples: 8, seed: 1))
+        #expect(try BaselineOption.parse("noise:4") == .uniformNoise(samples: 4, seed: 1))
+        for bad in ["", "blur:0", "blur:x", "black:2", "noise:0", "noise:999", "white"] {
+            #expect(throws: CLIError.self) { try BaselineOption.parse(bad) }
+        }
     }
 
     @Test func optionValuesAreNotPositionalsOnceOptionsAreRead() throws {

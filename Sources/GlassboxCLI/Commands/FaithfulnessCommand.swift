@@ -13,7 +13,7 @@ enum FaithfulnessCommand: Command {
     static let name = "faithfulness"
     static let summary = "check the attribution maps: randomisation, deletion, mask share and pointing game"
     static let help = """
-    Usage: glassbox faithfulness SET [--weights FILE] [--max N] [--steps S] [--json OUT]
+    Usage: glassbox faithfulness SET [--weights FILE] [--max N] [--steps S] [--baseline B] [--json OUT]
 
     For each fake of SET that has a blend mask (sets written by `glassbox synth` have them), takes the
     most suspicious scored frame, computes its integrated-gradients map, and measures:
@@ -30,6 +30,9 @@ enum FaithfulnessCommand: Command {
       --weights FILE   detector (default weights/detector.safetensors)
       --max N          fakes to check (default 20)
       --steps S        integrated-gradients steps (default 32)
+      --baseline B     integrated-gradients baseline: blur (sigma 8 px, the default, as scans use),
+                       blur:S (sigma S px), black, or noise:N (uniform noise, N draws averaged;
+                       better localised on this detector, N times slower: see docs/STATUS.md)
       --json OUT       per-fake results and the summary as JSON
       --out DIR        also write, per fake, crop | blend mask | heatmap side by side as PNG
     """
@@ -49,6 +52,7 @@ enum FaithfulnessCommand: Command {
     }
 
     struct Summary: Codable {
+        var baseline: String
         var fakes: Int
         var meanRandomisationSpearman: Double
         var meanDeletionAreaBetween: Double
@@ -64,6 +68,7 @@ enum FaithfulnessCommand: Command {
         let weights = try arguments.option("--weights") ?? Resources.detectorWeights
         let maximum = try arguments.int("--max", default: 20, range: 1...100_000)
         let steps = try arguments.int("--steps", default: 32, range: 2...1024)
+        let baseline = try BaselineOption.parse(try arguments.option("--baseline") ?? "blur")
         let jsonOut = try arguments.option("--json")
         let pictures = try arguments.option("--out")
         let inputs = arguments.positionals()
@@ -77,7 +82,7 @@ enum FaithfulnessCommand: Command {
                                        temporal: model.temporal, format: model.format)
         let scanner = VideoScanner(model: model, detector: try FaceDetector.standard())
         let s = model.format.size
-        let ig = IntegratedGradients(.init(steps: steps, normalization: .identity(channels: 3)))
+        let ig = IntegratedGradients(.init(steps: steps, baseline: baseline, normalization: .identity(channels: 3)))
 
         let fakes = set.entries.filter { $0.isFake && $0.mask != nil }.prefix(maximum)
         guard !fakes.isEmpty else { throw CLIError.dataError("\(inputs[0]): no fakes with blend masks (make the set with glassbox synth)") }
@@ -128,20 +133,30 @@ enum FaithfulnessCommand: Command {
         guard !results.isEmpty else { throw CLIError.dataError("no fake could be checked: \(skipped.joined(separator: "; "))") }
         func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
         func share(_ flags: [Bool]) -> Double { Double(flags.filter { $0 }.count) / Double(max(flags.count, 1)) }
-        let summary = Summary(fakes: results.count,
+        let summary = Summary(baseline: baseline.description, fakes: results.count,
                               meanRandomisationSpearman: mean(results.map(\.randomisationSpearman)),
                               meanDeletionAreaBetween: mean(results.map(\.deletionAreaBetween)),
                               deletionBetterThanRandom: share(results.map { $0.deletionAreaBetween > 0 }),
                               meanEnrichment: mean(results.map(\.enrichment)),
                               enrichmentAtLeastTwo: share(results.map { $0.enrichment >= 2 }),
                               pointingGame: share(results.map(\.pointingHit)), results: results, skipped: skipped)
-        Console.out(String(format: "fakes checked: %d (%d skipped)", results.count, skipped.count))
+        Console.out(String(format: "fakes checked: %d (%d skipped); integrated gradients from a %@ baseline, %d steps",
+                           results.count, skipped.count, baseline.description, steps))
         Console.out(String(format: "randomisation: mean Spearman |map| trained vs random weights %.3f (low is good)", summary.meanRandomisationSpearman))
         Console.out(String(format: "deletion: mean area between random and attribution curves %.4f; attribution faster in %.0f%% of fakes",
                            summary.meanDeletionAreaBetween, 100 * summary.deletionBetterThanRandom))
         Console.out(String(format: "mask share: mean enrichment %.2fx (share in mask / mask area); >= 2x in %.0f%% of fakes",
                            summary.meanEnrichment, 100 * summary.enrichmentAtLeastTwo))
         Console.out(String(format: "pointing game (8 px dilation): %.0f%% of fakes", 100 * summary.pointingGame))
+        // Per method: where the detector's evidence sits differs by manipulation (a spliced mouth is
+        // 7% of the crop, an upsampled face 40%).
+        for method in Set(results.map(\.method)).sorted() {
+            let of = results.filter { $0.method == method }
+            let name = method.padding(toLength: max(16, method.count), withPad: " ", startingAt: 0)
+            Console.out(String(format: "  %@ %2d fakes: mask area %.2f, enrichment %.2fx, pointing %3.0f%%, deletion %+.3f",
+                               name, of.count, mean(of.map(\.maskAreaShare)), mean(of.map(\.enrichment)),
+                               100 * share(of.map(\.pointingHit)), mean(of.map(\.deletionAreaBetween))))
+        }
         for line in skipped { Console.err("skipped: \(line)") }
         if let jsonOut { try FileOutput.writeJSON(summary, to: jsonOut) }
     }

@@ -34,6 +34,9 @@ enum ScanCommand: Command {
       --weights FILE    detector weights (default weights/detector.safetensors)
       --sae FILE        sparse autoencoder (default weights/sae.safetensors, with sae_features.json)
       --no-explain      verdict only: no heatmaps, features or shortcut check (fast)
+      --baseline B      integrated-gradients baseline: blur (sigma 8 px, default), blur:S, black,
+                        or noise:N (N uniform-noise draws averaged: maps better localised on the
+                        manipulated region, N times the attribution cost)
       --frames N        score N frames spread evenly (default: 4 per second, 8 to 64)
       --fps F           score frames at F per second instead
       --start S, --end S   only this time range (seconds)
@@ -57,6 +60,9 @@ enum ScanCommand: Command {
         let shard = try arguments.option("--shard")
         let saePath = try arguments.option("--sae") ?? Resources.locate("weights/sae.safetensors")
         let noExplain = arguments.flag("--no-explain")
+        let baselineOption = try arguments.option("--baseline")
+        let baseline = try BaselineOption.parse(baselineOption ?? "blur")
+        if noExplain && baselineOption != nil { throw CLIError.usage("--baseline sets the attribution maps; --no-explain makes none") }
         let inputs = arguments.positionals()
         try arguments.finish()
         guard !inputs.isEmpty else { throw CLIError.usage("give a video FILE (or folders/files with --jsonl)") }
@@ -102,7 +108,7 @@ enum ScanCommand: Command {
             document = try scanOne(inputs[0], context: context)
         } else {
             document = try scanAndExplain(inputs[0], context: context, saePath: saePath, outputStem: outputStem,
-                                          documentDirectory: documentDirectory)
+                                          documentDirectory: documentDirectory, baseline: baseline)
         }
         // With `--json -` stdout carries the JSON alone, so the summary goes to stderr.
         if documentPath == "-" { Console.err(humanSummary(document)) } else { Console.out(humanSummary(document)) }
@@ -151,7 +157,7 @@ enum ScanCommand: Command {
     /// Scans, then explains: IG maps, SAE features, shortcut check; adjusts the verdict to unsure
     /// when the quality ladder flips it.
     static func scanAndExplain(_ path: String, context: Context, saePath: String, outputStem: String,
-                               documentDirectory: String) throws -> ScanDocument {
+                               documentDirectory: String, baseline: Baseline = .default) throws -> ScanDocument {
         let (scan, scanned) = try scanWithDocument(path, context: context, keepsCodecWindows: true)
         var document = scanned
         guard !scan.tracks.isEmpty else { return document }
@@ -166,7 +172,8 @@ enum ScanCommand: Command {
             }
         }
         Console.err("explaining: integrated gradients, features, shortcut check")
-        let explainer = ScanExplainer(model: context.model, sae: sae, dictionary: dictionary)
+        var explainer = ScanExplainer(model: context.model, sae: sae, dictionary: dictionary)
+        explainer.settings.baseline = baseline
         let (section, maps) = try explainer.explain(scan: scan, outputStem: outputStem, documentDirectory: documentDirectory)
         document.explanation = section
         let check = ShortcutCheck(model: context.model)
