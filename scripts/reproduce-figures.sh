@@ -41,7 +41,8 @@ fi
 # The SAE's dead latents against whitening shrinkage and learning rate (model card table).
 # Each run rewrites runs/detector/sae_metrics.json, so the shipped SAE's metrics are kept aside.
 [ -f runs/detector/sae_metrics.json ] && cp runs/detector/sae_metrics.json "$OUT/sae_metrics-shipped.json"
-for args in "--whiten 0 --lr 0.004" "--whiten 0.03" "--whiten 1" "--whiten 0.3 --lr 0.002"; do
+for args in "--whiten 0 --lr 0.004" "--whiten 0.03" "--whiten 0.3" "--whiten 0.3 --epochs 60" "--whiten 1" \
+            "--whiten 0.3 --lr 0.002"; do
     # shellcheck disable=SC2086
     "$BIN" sae train --run runs/detector --out "$OUT/sae-sweep/sae.safetensors" $args
 done

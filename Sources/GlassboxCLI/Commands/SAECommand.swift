@@ -36,7 +36,7 @@ enum SAECommand: Command {
       --epochs E       passes over the embeddings (default 30)
       --lr X           Adam step size (default 0.001)
       --whiten S       ZCA-whitening shrinkage: each principal direction of variance λ is scaled by
-                       1/sqrt(λ + S x mean eigenvalue) (default 0.3; 0 = no whitening, the recipe
+                       1/sqrt(λ + S x mean eigenvalue) (default 0.5; 0 = no whitening, the recipe
                        before: on a near-low-rank embedding it leaves most latents dead)
       --resample-every N  re-initialise latents that have not fired for an epoch every N steps
                        (Bricken et al. 2023; default 0 = never: on the shipped detector's
@@ -76,7 +76,7 @@ enum SAECommand: Command {
         let learningRate = Float(try arguments.double("--lr", default: 1e-3, range: 1e-6...1))
         let resampleEvery = try arguments.int("--resample-every", default: 0, range: 0...1_000_000)
         let resampleUntil = try arguments.double("--resample-until", default: 0.5, range: 0...1)
-        let whiten = try arguments.double("--whiten", default: 0.3, range: 0...1e6)
+        let whiten = try arguments.double("--whiten", default: 0.5, range: 0...1e6)
         let words = arguments.positionals()
         try arguments.finish()
         guard words == ["train"] else { throw CLIError.usage("the only sae subcommand is 'train'") }
