@@ -109,10 +109,7 @@ public struct FeatureAblation {
         let spliced = Double(try readout(splicedEmbedding(embedding, mode: mode, codes: codes)))
         var candidates: [(latent: Int, activation: Float, contribution: Double)] = []
         for (j, a) in codes.active(row: 0) {
-            let direction = sae.embeddingDirection(j)
-            var dot = 0.0
-            for i in 0..<d { dot += Double(direction[i]) * Double(readoutWeights[i]) }
-            candidates.append((j, a, Double(a) * dot))
+            candidates.append((j, a, Double(a) * sae.readoutPerActivation(j, readout: readoutWeights)))
         }
         switch ranking {
         case .magnitude: candidates.sort { (abs($0.contribution), -$0.latent) > (abs($1.contribution), -$1.latent) }

@@ -186,12 +186,7 @@ public struct FeatureDictionary: Sendable, Equatable, Codable {
             }
             let sortedTop = top[j].sorted { ($0.0, -$0.1) > ($1.0, -$1.1) }
             var direct: Double? = nil
-            if let w = readoutWeights {
-                let direction = sae.embeddingDirection(j)
-                var dot = 0.0
-                for i in 0..<d { dot += Double(direction[i]) * Double(w[i]) }
-                direct = dot
-            }
+            if let w = readoutWeights { direct = sae.readoutPerActivation(j, readout: w) }
             features.append(Feature(id: j, label: label, labelScore: score, labelTags: labelTags, meanActivation: mean,
                                     meanActivationWhenFiring: fires[j] > 0 ? sum[j] / fires[j] : 0, firingRate: fires[j] / n,
                                     topSamples: sortedTop.map(\.1), topActivations: sortedTop.map(\.0),

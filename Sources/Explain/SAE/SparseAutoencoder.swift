@@ -103,6 +103,15 @@ public struct SparseAutoencoder: Sendable, Equatable {
         return whitening?.invertDirection(row) ?? row
     }
 
+    /// Logit change per unit activation of latent `j` through a linear readout `w [d]` on the
+    /// embedding: `embeddingDirection(j) · w`, summed in Double.
+    public func readoutPerActivation(_ j: Int, readout w: [Float]) -> Double {
+        let direction = embeddingDirection(j)
+        var dot = 0.0
+        for i in 0..<inputSize { dot += Double(direction[i]) * Double(w[i]) }
+        return dot
+    }
+
     /// Pre-activations `W_enc (x_n - b_dec) + b_enc` of a batch of normalised rows, and the centred
     /// normalised input.
     ///

@@ -216,12 +216,12 @@ enum SAECommand: Command {
 
     /// The embedding rows' compression recipe as JSON, recorded in the dictionary's provenance (so
     /// `sae montage` redraws the same crops) and in the embedding cache's key.
-    static var codecRecipe: String {
+    static let codecRecipe: String = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(CodecAugmentation.featureCollection)) ?? Data()
         return String(decoding: data, as: UTF8.self)
-    }
+    }()
 
     static func codecBucket(_ quality: Int?) -> String {
         guard let quality else { return "none" }
