@@ -42,6 +42,8 @@ public struct ExplanationSettings: Sendable {
     public var steps = 32
     public var rule: QuadratureRule = .gaussLegendre
     public var baseline: Baseline = .default
+    /// SmoothGrad-style averaging of each map over noisy copies of the crop (nil: plain IG).
+    public var smoothing: IntegratedGradients.Smoothing?
     /// Most suspicious frames explained per track; the least suspicious one is added for contrast.
     public var framesPerTrack = 4
     public var includeLeastSuspicious = true
@@ -77,7 +79,8 @@ public struct ScanExplainer {
         -> (section: ExplanationSection, mapsByTrack: [Int: [(frame: FrameScore, map: [Float])]]) {
         let s = model.format.size
         let ig = IntegratedGradients(.init(steps: settings.steps, rule: settings.rule, baseline: settings.baseline,
-                                           normalization: .identity(channels: 3), batchSize: 16))
+                                           normalization: .identity(channels: 3), batchSize: 16,
+                                           smoothing: settings.smoothing))
         let attributionModel = DetectorAttributionModel(model: model)
         let heatmapFolder = outputStem + ".heatmaps"
         let rawMapsPath = outputStem + ".attributions.safetensors"

@@ -128,6 +128,8 @@ import Randomness
         // Same seed, same answer.
         let again = try ig.attribute(model, inputs: inputs, count: 1)[0]
         #expect(again.map == r.map)
+        // The map says how it was made (the scan JSON's `smoothing`).
+        #expect(r.smoothing == .init(samples: 4, noiseLevel: 0.2, seed: 1))
     }
 
     @Test func wrongInputSizeThrows() {

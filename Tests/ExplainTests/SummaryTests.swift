@@ -133,4 +133,20 @@ import Testing
         #expect(!Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 3).pointingHit)
         #expect(Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 5).pointingHit)
     }
+
+    @Test func smoothedPointingFollowsTheMassNotTheBrightestPixel() {
+        // One bright speck outside the mask, a broad patch of moderate values inside it: the raw
+        // peak misses, the smoothed peak hits.
+        let w = 32, h = 32
+        var mask = [Float](repeating: 0, count: w * h)
+        for y in 0..<12 { for x in 0..<12 { mask[y * w + x] = 1 } }
+        var map = [Float](repeating: 0, count: w * h)
+        for y in 2..<10 { for x in 2..<10 { map[y * w + x] = 1 } }
+        map[28 * w + 28] = 5
+        let a = Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 2, peakSmoothing: 2)
+        #expect(!a.pointingHit)
+        #expect(a.smoothedPointingHit)
+        let unsmoothed = Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 2, peakSmoothing: 0)
+        #expect(!unsmoothed.smoothedPointingHit)
+    }
 }

@@ -118,6 +118,8 @@ struct CLITests {
         #expect(GlassboxCommand.run(["scan", clip, "--baseline", "grey"]) == .usage)
         #expect(GlassboxCommand.run(["scan", clip, "--no-explain", "--baseline", "black"]) == .usage)
         #expect(GlassboxCommand.run(["faithfulness", folder.path, "--baseline", "noise:0"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--no-explain", "--smoothgrad", "4"]) == .usage)
+        #expect(GlassboxCommand.run(["explain", clip, "--frame", "0", "--smoothgrad", "4:2"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--jpeg-quality", "90-20"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--h264-share", "2"]) == .usage)
     }
@@ -130,6 +132,15 @@ struct CLITests {
         #expect(try BaselineOption.parse("noise:4") == .uniformNoise(samples: 4, seed: 1))
         for bad in ["", "blur:0", "blur:x", "black:2", "noise:0", "noise:999", "white"] {
             #expect(throws: CLIError.self) { try BaselineOption.parse(bad) }
+        }
+    }
+
+    @Test func smoothGradOptionParsesCountAndLevel() throws {
+        #expect(try SmoothGradOption.parse(nil) == nil)
+        #expect(try SmoothGradOption.parse("4") == .init(samples: 4, noiseLevel: 0.1, seed: 1))
+        #expect(try SmoothGradOption.parse("8:0.2") == .init(samples: 8, noiseLevel: 0.2, seed: 1))
+        for bad in ["", "0", "x", "4:0", "4:1.5", "4:y", "300"] {
+            #expect(throws: CLIError.self) { try SmoothGradOption.parse(bad) }
         }
     }
 

@@ -220,7 +220,7 @@ public struct IntegratedGradients: Sendable {
             difference /= Double(pairsPerSample)
             results.append(Attribution(map: map, shape: shape, inputLogit: cleanLogits[n], baselineLogit: baselineMean,
                                        expectedDifference: difference, steps: steps, rule: configuration.rule,
-                                       baseline: configuration.baseline))
+                                       baseline: configuration.baseline, smoothing: configuration.smoothing))
         }
         return results
     }
@@ -267,9 +267,11 @@ public struct Attribution: Sendable, Equatable {
     public var steps: Int
     public var rule: QuadratureRule
     public var baseline: Baseline
+    /// The SmoothGrad-style averaging the map was made with, if any.
+    public var smoothing: IntegratedGradients.Smoothing?
 
     public init(map: [Float], shape: InputShape, inputLogit: Double, baselineLogit: Double, expectedDifference: Double,
-                steps: Int, rule: QuadratureRule, baseline: Baseline) {
+                steps: Int, rule: QuadratureRule, baseline: Baseline, smoothing: IntegratedGradients.Smoothing? = nil) {
         precondition(map.count == shape.count, "attribution map has \(map.count) values, shape needs \(shape.count)")
         self.map = map
         self.shape = shape
@@ -279,6 +281,7 @@ public struct Attribution: Sendable, Equatable {
         self.steps = steps
         self.rule = rule
         self.baseline = baseline
+        self.smoothing = smoothing
     }
 
     /// Σ_i IG_i, accumulated in Double.

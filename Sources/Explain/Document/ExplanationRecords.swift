@@ -14,6 +14,8 @@ public struct AttributionRecord: Sendable, Equatable, Codable {
     public var steps: Int
     /// Baseline description (`blur(8.0)`, `black`, `uniform(4)`).
     public var baseline: String
+    /// SmoothGrad-style input noise averaging (`--smoothgrad`), absent when the map is plain IG.
+    public var smoothing: SmoothingRecord?
     /// f(x) and f(baseline) of the fake logit.
     public var inputLogit: Double
     public var baselineLogit: Double
@@ -55,6 +57,17 @@ public struct AttributionRecord: Sendable, Equatable, Codable {
         self.topPatches = topPatches
     }
 
+    /// How a smoothed map was made: `samples` noisy copies of the input, Gaussian noise of
+    /// `noiseLevel` times the input's value range.
+    public struct SmoothingRecord: Sendable, Equatable, Codable {
+        public var samples: Int
+        public var noiseLevel: Double
+        public init(samples: Int, noiseLevel: Double) {
+            self.samples = samples
+            self.noiseLevel = noiseLevel
+        }
+    }
+
     /// The conventional tensor name of a frame's map in the scan's raw-maps file:
     /// `frame<frameIndex>.track<track>` (one `[height, width]` tensor each; write them all with
     /// ``TensorArchive`` so `safetensors.numpy.load_file` reads them).
@@ -77,6 +90,7 @@ public struct AttributionRecord: Sendable, Equatable, Codable {
                   rawMapTensor: rawMapTensor, cropBox: cropBox,
                   regions: AttributionSummary.regions(map: map, width: w, height: h, faceBox: faceBox),
                   topPatches: AttributionSummary.topPatches(map: map, width: w, height: h, patchSize: patchSize, count: patchCount))
+        smoothing = attribution.smoothing.map { SmoothingRecord(samples: $0.samples, noiseLevel: Double("\($0.noiseLevel)") ?? Double($0.noiseLevel)) }
     }
 }
 

@@ -140,6 +140,10 @@ public enum Faithfulness {
         /// Whether the map's maximum lies inside the mask dilated by `dilation` pixels
         /// (the pointing game, Zhang et al. 2016).
         public var pointingHit: Bool
+        /// The same game on the map smoothed by a Gaussian of `peakSmoothing` pixels: a pixel-level
+        /// integrated-gradients map is speckled, so its single brightest pixel is a noisy witness of
+        /// where the map's mass peaks; the smoothed peak is what a reader sees in the heatmap.
+        public var smoothedPointingHit: Bool
     }
 
     /// Mask share and pointing game.
@@ -147,24 +151,31 @@ public enum Faithfulness {
     ///   - map: `[H, W]` attributions.
     ///   - mask: `[H, W]` mask, a pixel counts as inside when its value is > 0.5.
     ///   - dilation: pointing-game tolerance in pixels (square dilation).
-    public static func maskAgreement(map: [Float], mask: [Float], width: Int, height: Int, dilation: Int = 8) -> MaskAgreement {
+    ///   - peakSmoothing: Gaussian sigma in pixels for `smoothedPointingHit`.
+    public static func maskAgreement(map: [Float], mask: [Float], width: Int, height: Int, dilation: Int = 8,
+                                     peakSmoothing: Double = 4) -> MaskAgreement {
         precondition(map.count == width * height && mask.count == width * height, "map and mask must be \(width)x\(height)")
         var inside = 0.0, total = 0.0, area = 0
-        var peak = 0
         for i in 0..<map.count {
             let v = Double(max(map[i], 0))
             total += v
             if mask[i] > 0.5 { inside += v; area += 1 }
-            if map[i] > map[peak] { peak = i }
         }
-        let px = peak % width, py = peak / width
-        var hit = false
-        for y in max(0, py - dilation)...min(height - 1, py + dilation) where !hit {
-            for x in max(0, px - dilation)...min(width - 1, px + dilation) where mask[y * width + x] > 0.5 { hit = true; break }
+        func hits(_ values: [Float]) -> Bool {
+            var peak = 0
+            for i in values.indices where values[i] > values[peak] { peak = i }
+            let px = peak % width, py = peak / width
+            for y in max(0, py - dilation)...min(height - 1, py + dilation) {
+                for x in max(0, px - dilation)...min(width - 1, px + dilation) where mask[y * width + x] > 0.5 { return true }
+            }
+            return false
         }
+        let smoothed = peakSmoothing > 0
+            ? GaussianBlur.planes(map, planes: 1, height: height, width: width, sigma: peakSmoothing) : map
         let share = total > 0 ? inside / total : 0
         let areaShare = Double(area) / Double(map.count)
         return MaskAgreement(positiveShareInMask: share, maskAreaShare: areaShare,
-                             enrichment: areaShare > 0 ? share / areaShare : 0, pointingHit: hit)
+                             enrichment: areaShare > 0 ? share / areaShare : 0, pointingHit: hits(map),
+                             smoothedPointingHit: hits(smoothed))
     }
 }

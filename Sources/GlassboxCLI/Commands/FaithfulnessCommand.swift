@@ -13,7 +13,8 @@ enum FaithfulnessCommand: Command {
     static let name = "faithfulness"
     static let summary = "check the attribution maps: randomisation, deletion, mask share and pointing game"
     static let help = """
-    Usage: glassbox faithfulness SET [--weights FILE] [--max N] [--steps S] [--baseline B] [--json OUT]
+    Usage: glassbox faithfulness SET [--weights FILE] [--max N] [--steps S] [--baseline B] [--smoothgrad N[:L]]
+                                  [--json OUT] [--out DIR]
 
     For each fake of SET that has a blend mask (sets written by `glassbox synth` have them), takes the
     most suspicious scored frame, computes its integrated-gradients map, and measures:
@@ -24,7 +25,10 @@ enum FaithfulnessCommand: Command {
                      against random order; area between the curves (positive is good)
       mask share     share of positive attribution inside the blend mask over the mask's share of
                      the crop (goal: 2 or more)
-      pointing game  whether the map's peak falls inside the mask dilated by 8 px (goal: 80% of fakes)
+      pointing game  whether the map's peak falls inside the mask dilated by 8 px (goal: 80% of fakes),
+                     at the brightest pixel and at the peak of the map smoothed at sigma 4 px; with
+                     two controls: the randomised model's smoothed map, and a map peaking at the
+                     crop centre (crops are centred on the face, so the centre usually hits)
 
     Options:
       --weights FILE   detector (default weights/detector.safetensors)
@@ -33,6 +37,7 @@ enum FaithfulnessCommand: Command {
       --baseline B     integrated-gradients baseline: blur (sigma 8 px, the default, as scans use),
                        blur:S (sigma S px), black, or noise:N (uniform noise, N draws averaged;
                        better localised on this detector, N times slower: see docs/STATUS.md)
+      --smoothgrad N[:L]  \(SmoothGradOption.help)
       --json OUT       per-fake results and the summary as JSON
       --out DIR        also write, per fake, crop | blend mask | heatmap side by side as PNG
     """
@@ -48,6 +53,11 @@ enum FaithfulnessCommand: Command {
         var maskAreaShare: Double
         var enrichment: Double
         var pointingHit: Bool
+        var smoothedPointingHit: Bool
+        /// Controls for the pointing game: the same smoothed game on the randomised model's map, and
+        /// a map that simply peaks at the crop's centre (crops are centred on the face, and so are most masks).
+        var randomModelSmoothedPointingHit: Bool
+        var centrePointingHit: Bool
         var relativeCompletenessError: Double
     }
 
@@ -60,6 +70,9 @@ enum FaithfulnessCommand: Command {
         var meanEnrichment: Double
         var enrichmentAtLeastTwo: Double
         var pointingGame: Double
+        var smoothedPointingGame: Double
+        var randomModelSmoothedPointingGame: Double
+        var centrePointingGame: Double
         var results: [FakeResult]
         var skipped: [String]
     }
@@ -69,6 +82,7 @@ enum FaithfulnessCommand: Command {
         let maximum = try arguments.int("--max", default: 20, range: 1...100_000)
         let steps = try arguments.int("--steps", default: 32, range: 2...1024)
         let baseline = try BaselineOption.parse(try arguments.option("--baseline") ?? "blur")
+        let smoothing = try SmoothGradOption.parse(try arguments.option("--smoothgrad"))
         let jsonOut = try arguments.option("--json")
         let pictures = try arguments.option("--out")
         let inputs = arguments.positionals()
@@ -82,7 +96,8 @@ enum FaithfulnessCommand: Command {
                                        temporal: model.temporal, format: model.format)
         let scanner = VideoScanner(model: model, detector: try FaceDetector.standard())
         let s = model.format.size
-        let ig = IntegratedGradients(.init(steps: steps, baseline: baseline, normalization: .identity(channels: 3)))
+        let ig = IntegratedGradients(.init(steps: steps, baseline: baseline, normalization: .identity(channels: 3),
+                                           smoothing: smoothing))
 
         let fakes = set.entries.filter { $0.isFake && $0.mask != nil }.prefix(maximum)
         guard !fakes.isEmpty else { throw CLIError.dataError("\(inputs[0]): no fakes with blend masks (make the set with glassbox synth)") }
@@ -116,6 +131,11 @@ enum FaithfulnessCommand: Command {
                     try FileOutput.write(Data(canvas.pngData()), to: "\(pictures)/\(name)-frame\(frame.index).png")
                 }
                 let agreement = Faithfulness.maskAgreement(map: trained.channelSum, mask: mask, width: s, height: s, dilation: 8)
+                let randomAgreement = Faithfulness.maskAgreement(map: random.channelSum, mask: mask, width: s, height: s, dilation: 8)
+                var centreMap = [Float](repeating: 0, count: s * s)
+                centreMap[(s / 2) * s + s / 2] = 1
+                let centreAgreement = Faithfulness.maskAgreement(map: centreMap, mask: mask, width: s, height: s, dilation: 8,
+                                                                 peakSmoothing: 0)
                 let blurred = model.format.tensorValues(crop.gaussianBlurred(sigma: 8))
                 let deletion = try Faithfulness.deletion(model: DetectorAttributionModel(model: model), input: input,
                                                          map: trained.channelSum, replacement: blurred)
@@ -124,7 +144,10 @@ enum FaithfulnessCommand: Command {
                                           randomisationSpearman: Faithfulness.spearman(trained.channelSum, random.channelSum, absolute: true),
                                           deletionAreaBetween: deletion.areaBetween, positiveShareInMask: agreement.positiveShareInMask,
                                           maskAreaShare: agreement.maskAreaShare, enrichment: agreement.enrichment,
-                                          pointingHit: agreement.pointingHit, relativeCompletenessError: trained.relativeCompletenessError))
+                                          pointingHit: agreement.pointingHit, smoothedPointingHit: agreement.smoothedPointingHit,
+                                          randomModelSmoothedPointingHit: randomAgreement.smoothedPointingHit,
+                                          centrePointingHit: centreAgreement.pointingHit,
+                                          relativeCompletenessError: trained.relativeCompletenessError))
             } catch {
                 skipped.append("\(entry.path): \(mapError(error).description)")
             }
@@ -139,7 +162,10 @@ enum FaithfulnessCommand: Command {
                               deletionBetterThanRandom: share(results.map { $0.deletionAreaBetween > 0 }),
                               meanEnrichment: mean(results.map(\.enrichment)),
                               enrichmentAtLeastTwo: share(results.map { $0.enrichment >= 2 }),
-                              pointingGame: share(results.map(\.pointingHit)), results: results, skipped: skipped)
+                              pointingGame: share(results.map(\.pointingHit)),
+                              smoothedPointingGame: share(results.map(\.smoothedPointingHit)),
+                              randomModelSmoothedPointingGame: share(results.map(\.randomModelSmoothedPointingHit)),
+                              centrePointingGame: share(results.map(\.centrePointingHit)), results: results, skipped: skipped)
         Console.out(String(format: "fakes checked: %d (%d skipped); integrated gradients from a %@ baseline, %d steps",
                            results.count, skipped.count, baseline.description, steps))
         Console.out(String(format: "randomisation: mean Spearman |map| trained vs random weights %.3f (low is good)", summary.meanRandomisationSpearman))
@@ -147,15 +173,19 @@ enum FaithfulnessCommand: Command {
                            summary.meanDeletionAreaBetween, 100 * summary.deletionBetterThanRandom))
         Console.out(String(format: "mask share: mean enrichment %.2fx (share in mask / mask area); >= 2x in %.0f%% of fakes",
                            summary.meanEnrichment, 100 * summary.enrichmentAtLeastTwo))
-        Console.out(String(format: "pointing game (8 px dilation): %.0f%% of fakes", 100 * summary.pointingGame))
+        Console.out(String(format: "pointing game (8 px dilation): %.0f%% of fakes at the brightest pixel, %.0f%% at the peak of the map smoothed at sigma 4 px",
+                           100 * summary.pointingGame, 100 * summary.smoothedPointingGame))
+        Console.out(String(format: "pointing controls: randomised model's smoothed map %.0f%%, a map peaking at the crop centre %.0f%%",
+                           100 * summary.randomModelSmoothedPointingGame, 100 * summary.centrePointingGame))
         // Per method: where the detector's evidence sits differs by manipulation (a spliced mouth is
         // 7% of the crop, an upsampled face 40%).
         for method in Set(results.map(\.method)).sorted() {
             let of = results.filter { $0.method == method }
             let name = method.padding(toLength: max(16, method.count), withPad: " ", startingAt: 0)
-            Console.out(String(format: "  %@ %2d fakes: mask area %.2f, enrichment %.2fx, pointing %3.0f%%, deletion %+.3f",
+            Console.out(String(format: "  %@ %2d fakes: mask area %.2f, enrichment %.2fx, pointing %3.0f%% (smoothed %3.0f%%), deletion %+.3f",
                                name, of.count, mean(of.map(\.maskAreaShare)), mean(of.map(\.enrichment)),
-                               100 * share(of.map(\.pointingHit)), mean(of.map(\.deletionAreaBetween))))
+                               100 * share(of.map(\.pointingHit)), 100 * share(of.map(\.smoothedPointingHit)),
+                               mean(of.map(\.deletionAreaBetween))))
         }
         for line in skipped { Console.err("skipped: \(line)") }
         if let jsonOut { try FileOutput.writeJSON(summary, to: jsonOut) }

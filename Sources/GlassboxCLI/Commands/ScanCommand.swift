@@ -37,6 +37,8 @@ enum ScanCommand: Command {
       --baseline B      integrated-gradients baseline: blur (sigma 8 px, default), blur:S, black,
                         or noise:N (N uniform-noise draws averaged: maps better localised on the
                         manipulated region, N times the attribution cost)
+      --smoothgrad N[:L]  average each map over N noisy copies of the crop (SmoothGrad; noise
+                        L x the pixel range, default 0.1); N times the attribution cost
       --frames N        score N frames spread evenly (default: 4 per second, 8 to 64)
       --fps F           score frames at F per second instead
       --start S, --end S   only this time range (seconds)
@@ -63,6 +65,9 @@ enum ScanCommand: Command {
         let baselineOption = try arguments.option("--baseline")
         let baseline = try BaselineOption.parse(baselineOption ?? "blur")
         if noExplain && baselineOption != nil { throw CLIError.usage("--baseline sets the attribution maps; --no-explain makes none") }
+        let smoothingOption = try arguments.option("--smoothgrad")
+        let smoothing = try SmoothGradOption.parse(smoothingOption)
+        if noExplain && smoothingOption != nil { throw CLIError.usage("--smoothgrad sets the attribution maps; --no-explain makes none") }
         let inputs = arguments.positionals()
         try arguments.finish()
         guard !inputs.isEmpty else { throw CLIError.usage("give a video FILE (or folders/files with --jsonl)") }
@@ -108,7 +113,8 @@ enum ScanCommand: Command {
             document = try scanOne(inputs[0], context: context)
         } else {
             document = try scanAndExplain(inputs[0], context: context, saePath: saePath, outputStem: outputStem,
-                                          documentDirectory: documentDirectory, baseline: baseline)
+                                          documentDirectory: documentDirectory, baseline: baseline,
+                                          smoothing: smoothing)
         }
         // With `--json -` stdout carries the JSON alone, so the summary goes to stderr.
         if documentPath == "-" { Console.err(humanSummary(document)) } else { Console.out(humanSummary(document)) }
@@ -157,7 +163,8 @@ enum ScanCommand: Command {
     /// Scans, then explains: IG maps, SAE features, shortcut check; adjusts the verdict to unsure
     /// when the quality ladder flips it.
     static func scanAndExplain(_ path: String, context: Context, saePath: String, outputStem: String,
-                               documentDirectory: String, baseline: Baseline = .default) throws -> ScanDocument {
+                               documentDirectory: String, baseline: Baseline = .default,
+                               smoothing: IntegratedGradients.Smoothing? = nil) throws -> ScanDocument {
         let (scan, scanned) = try scanWithDocument(path, context: context, keepsCodecWindows: true)
         var document = scanned
         guard !scan.tracks.isEmpty else { return document }
@@ -174,6 +181,7 @@ enum ScanCommand: Command {
         Console.err("explaining: integrated gradients, features, shortcut check")
         var explainer = ScanExplainer(model: context.model, sae: sae, dictionary: dictionary)
         explainer.settings.baseline = baseline
+        explainer.settings.smoothing = smoothing
         let (section, maps) = try explainer.explain(scan: scan, outputStem: outputStem, documentDirectory: documentDirectory)
         document.explanation = section
         let check = ShortcutCheck(model: context.model)

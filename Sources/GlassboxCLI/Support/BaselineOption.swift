@@ -21,3 +21,26 @@ enum BaselineOption {
         }
     }
 }
+
+/// The `--smoothgrad` option: SmoothGrad-style averaging (Smilkov et al. 2017) of the
+/// integrated-gradients map over noisy copies of the input.
+enum SmoothGradOption {
+    static let help = "N[:LEVEL]: average the map over N noisy copies of the crop (Gaussian noise of LEVEL x the pixel range, default 0.1); N times the cost"
+
+    /// `N` or `N:LEVEL`; nil when the option is absent.
+    static func parse(_ text: String?) throws -> IntegratedGradients.Smoothing? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let first = parts.first, let samples = Int(first), (1...256).contains(samples) else {
+            throw CLIError.usage("--smoothgrad expects N[:LEVEL] with N in 1...256, got '\(text)'")
+        }
+        var level: Float = 0.1
+        if parts.count > 1 {
+            guard let value = Float(parts[1]), value > 0, value <= 1 else {
+                throw CLIError.usage("--smoothgrad N:LEVEL expects a noise level in (0, 1], got '\(parts[1])'")
+            }
+            level = value
+        }
+        return IntegratedGradients.Smoothing(samples: samples, noiseLevel: level, seed: 1)
+    }
+}
