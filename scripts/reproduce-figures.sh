@@ -35,8 +35,12 @@ if [ "${1:-}" != "--skip-training" ]; then
     done
 fi
 
-# Explanations: faithfulness on fakes with known masks.
-"$BIN" faithfulness "$OUT/valset" --json "$OUT/faithfulness.json"
+# Explanations: faithfulness on fakes with known masks, for each baseline (docs/STATUS.md table).
+"$BIN" faithfulness "$OUT/valset" --max 24 --json "$OUT/faithfulness.json"
+for args in "--baseline blur --smoothgrad 4" "--baseline black" "--baseline noise:1" "--baseline noise:2 --steps 16" \
+            "--baseline noise:4" "--baseline noise:4 --smoothgrad 2 --steps 16"; do
+    "$BIN" faithfulness "$OUT/valset" --max 24 $args --json "$OUT/faithfulness-$(echo $args | tr -c 'a-z0-9' '_').json"
+done
 
 # The SAE's dead latents against whitening shrinkage and learning rate (model card table).
 # Each run rewrites runs/detector/sae_metrics.json, so the shipped SAE's metrics are kept aside.
