@@ -87,6 +87,8 @@ public struct TrainingSampler: Sendable {
 
     /// Side of the blend-mask grid that `batchWithMasks` returns (one cell per 8x8 pixels).
     public var maskGridSize: Int { format.size / 8 }
+    /// What `batchWithMasks` returns per cell: the mask (default) or its blending seam.
+    public var boundaryTarget: BoundaryTarget = .mask
 
     /// As `batch`, plus each image's blend mask averaged over 8x8 cells, `[2*pairs, 1, S/8, S/8]`
     /// (all zero for reals): the dense target of the auxiliary blending-boundary head (Li et al.,
@@ -186,7 +188,8 @@ public struct TrainingSampler: Sendable {
             realOut = realOut.flippedHorizontally()
             fakeOut = fakeOut.flippedHorizontally()
         }
-        let maskGrid = Self.maskGrid(synthesized.mask, window: window, grid: maskGridSize, flipped: flipped)
+        let maskGrid = Self.maskGrid(synthesized.mask, window: window, grid: maskGridSize, flipped: flipped,
+                                     target: boundaryTarget)
         if rng.unit() < 0.15 {
             let sigma = rng.uniform(0.4...1.2)
             realOut = realOut.gaussianBlurred(sigma: sigma)
@@ -212,9 +215,9 @@ public struct TrainingSampler: Sendable {
                             fakeMaskGrid: maskGrid)
     }
 
-    /// The mask inside `window`, averaged over a `grid x grid` lattice of cells (4x4 samples per
-    /// cell), mirrored when the images were: `[grid * grid]` row-major.
-    static func maskGrid(_ mask: GrayImage, window: Box, grid: Int, flipped: Bool) -> [Float] {
+    /// The mask (or its seam `4 m (1 - m)`) inside `window`, averaged over a `grid x grid` lattice of
+    /// cells (4x4 samples per cell), mirrored when the images were: `[grid * grid]` row-major.
+    static func maskGrid(_ mask: GrayImage, window: Box, grid: Int, flipped: Bool, target: BoundaryTarget = .mask) -> [Float] {
         var cells = [Float](repeating: 0, count: grid * grid)
         let cell = window.width / Double(grid)
         mask.values.withUnsafeBufferPointer { values in
@@ -225,7 +228,9 @@ public struct TrainingSampler: Sendable {
                         for sx in 0..<4 {
                             let x = Int(window.x + (Double(column) + (Double(sx) + 0.5) / 4) * cell)
                             let y = Int(window.y + (Double(row) + (Double(sy) + 0.5) / 4) * cell)
-                            if x >= 0, x < mask.width, y >= 0, y < mask.height { sum += values[y * mask.width + x] }
+                            guard x >= 0, x < mask.width, y >= 0, y < mask.height else { continue }
+                            let m = values[y * mask.width + x]
+                            sum += target == .mask ? m : 4 * m * (1 - m)
                         }
                     }
                     cells[row * grid + (flipped ? grid - 1 - column : column)] = sum / 16

@@ -37,6 +37,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var shortcutFakeJPEGQuality: Int?
     /// Weight of the auxiliary blending-mask loss (Face X-ray style); 0 turns the head off.
     public var boundaryLossWeight: Float = 1
+    /// What the mask head predicts; nil (files written before it existed) means `.mask`.
+    public var boundaryTarget: BoundaryTarget?
     /// Weight of an auxiliary method-classification loss on the embedding (needs the mask head);
     /// nil or 0 turns it off. Optional so that files written before it existed still decode.
     public var methodLossWeight: Float?
@@ -50,6 +52,16 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var selfBlendShare: Double?
 
     public init() {}
+}
+
+/// The dense target of the auxiliary mask head.
+public enum BoundaryTarget: String, Codable, Sendable, CaseIterable {
+    /// The blend mask itself: where the fake was blended in.
+    case mask
+    /// The blending seam `4 m (1 - m)` of the soft mask `m`, as in Face X-ray (Li et al., CVPR 2020):
+    /// 1 where the two images mix half and half, 0 inside and outside the blend. It cannot be
+    /// predicted from what the face looks like, only from the seam itself.
+    case seam
 }
 
 /// Where a training run's fakes come from.
@@ -157,6 +169,7 @@ public final class DetectorTrainer {
             var sampler = TrainingSampler(store: store, split: split, methods: config.methods, format: format)
             sampler.codec = config.effectiveCodecAugmentation
             sampler.shortcutFakeJPEGQuality = config.shortcutFakeJPEGQuality
+            sampler.boundaryTarget = config.boundaryTarget ?? .mask
             return sampler
         }
         switch config.mode ?? .realOnly {

@@ -59,6 +59,8 @@ enum TrainCommand: Command {
                             test fixtures and quick experiments
       --boundary-weight W   weight of the auxiliary blending-mask loss (Face X-ray style;
                             default 1, 0 = label loss only)
+      --boundary-target T   what that head predicts: mask (where the fake was blended in, the
+                            default) or seam (the blending boundary 4m(1-m), as in Face X-ray)
       --method-weight W     weight of an auxiliary loss that classifies the manipulation method
                             (real or which generator) from the embedding (an experiment, real-only
                             mode with the mask head; default 0 = off)
@@ -115,6 +117,7 @@ enum TrainCommand: Command {
         let keepLast = arguments.flag("--keep-last")
         let boundaryWeight = try arguments.option("--boundary-weight")
         let methodWeight = try arguments.option("--method-weight")
+        let boundaryTarget = try arguments.option("--boundary-target")
         var config = TrainingConfiguration()
         config.steps = try arguments.int("--steps", default: config.steps, range: 1...10_000_000)
         config.pairsPerBatch = try arguments.int("--batch-pairs", default: config.pairsPerBatch, range: 1...512)
@@ -126,6 +129,12 @@ enum TrainCommand: Command {
         if let boundaryWeight {
             guard let weight = Double(boundaryWeight), (0...100).contains(weight) else { throw CLIError.usage("--boundary-weight expects 0...100") }
             config.boundaryLossWeight = Float(weight)
+        }
+        if let boundaryTarget {
+            guard let target = BoundaryTarget(rawValue: boundaryTarget) else {
+                throw CLIError.usage("--boundary-target is mask or seam, got '\(boundaryTarget)'")
+            }
+            config.boundaryTarget = target
         }
         if let methodWeight {
             guard let weight = Float(methodWeight), (0...100).contains(weight) else { throw CLIError.usage("--method-weight expects 0...100") }
