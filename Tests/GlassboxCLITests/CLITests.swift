@@ -122,6 +122,9 @@ struct CLITests {
         #expect(GlassboxCommand.run(["explain", clip, "--frame", "0", "--smoothgrad", "4:2"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--jpeg-quality", "90-20"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--h264-share", "2"]) == .usage)
+        #expect(GlassboxCommand.run(["train", "--dropout", "1"]) == .usage)
+        #expect(GlassboxCommand.run(["train", "--weight-decay", "-1"]) == .usage)
+        #expect(GlassboxCommand.run(["train", "--boundary-target", "edge"]) == .usage)
     }
 
     @Test func baselineOptionParsesEveryForm() throws {

@@ -51,6 +51,8 @@ enum TrainCommand: Command {
       --steps N             optimisation steps (default 3000)
       --batch-pairs N       real/fake pairs per batch (default 16, i.e. 32 crops)
       --lr X                peak AdamW learning rate (default 0.002)
+      --weight-decay X      AdamW decoupled weight decay (default 0.0001)
+      --dropout P           dropout on the embedding before the frame logit (default 0)
       --methods a,b         generators to train on (default all: \(ManipulationMethod.allCases.map(\.rawValue).joined(separator: ",")))
       --exclude-method m    all generators but m (for leave-one-method-out runs)
       --validate-every N    steps between validations/checkpoints (default 250)
@@ -122,6 +124,8 @@ enum TrainCommand: Command {
         config.steps = try arguments.int("--steps", default: config.steps, range: 1...10_000_000)
         config.pairsPerBatch = try arguments.int("--batch-pairs", default: config.pairsPerBatch, range: 1...512)
         config.learningRate = Float(try arguments.double("--lr", default: Double(config.learningRate), range: 1e-6...1))
+        config.weightDecay = Float(try arguments.double("--weight-decay", default: Double(config.weightDecay), range: 0...10))
+        let dropout = try arguments.option("--dropout")
         config.validateEvery = try arguments.int("--validate-every", default: config.validateEvery, range: 1...1_000_000)
         config.temporalSteps = try arguments.int("--temporal-steps", default: config.temporalSteps, range: 0...1_000_000)
         config.seed = UInt64(try arguments.int("--seed", default: 1, range: 0...Int.max))
@@ -159,6 +163,10 @@ enum TrainCommand: Command {
         let preview = try arguments.option("--preview")
         if arguments.flag("--small") {
             config.network = SpatialNetworkConfiguration(stemChannels: 8, stageChannels: [16, 32, 64, 128])
+        }
+        if let dropout {
+            guard let p = Float(dropout), (0..<1).contains(p) else { throw CLIError.usage("--dropout expects a probability in [0, 1)") }
+            config.network.dropout = p
         }
         let methodNames = try arguments.options("--methods")
         let excluded = try arguments.options("--exclude-method")
