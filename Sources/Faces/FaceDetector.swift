@@ -186,21 +186,74 @@ public struct FaceDetector: Sendable {
 
     /// Raw accepted windows of each cascade over the pyramid of `gray`, in `gray` pixels.
     ///
-    /// Levels are visited in order of scale and dropped after use, so memory stays at one level
-    /// (resized gray plus integral images) whatever the image size.
-    func scan(_ variants: [CascadeClassifier], gray: GrayBytes, sizeRange: ClosedRange<Double>?) -> [[RawWindow]] {
+    /// The levels to visit are planned first, exactly as a walk from fine to coarse scale would visit
+    /// them. Large images (a full search) then scan their levels on all cores, each level building its
+    /// own resized gray and integral images and dropping them after use, so memory stays at one level
+    /// per core whatever the image size. Windows are put back in level order, so the result is the
+    /// same as a sequential walk's.
+    /// `parallelLevels: false` forces the sequential walk (tests compare the two).
+    func scan(_ variants: [CascadeClassifier], gray: GrayBytes, sizeRange: ClosedRange<Double>?,
+              parallelLevels: Bool = true) -> [[RawWindow]] {
         let stride = gray.width + 1
         let bound = variants.map { BoundCascade($0, stride: stride) }
         let needsTilted = variants.contains { $0.hasTiltedFeatures }
+        let levels = pyramidPlan(variants, width: gray.width, height: gray.height, sizeRange: sizeRange)
+
+        @Sendable func scanLevel(_ level: PyramidLevel) -> [[RawWindow]] {
+            var windows = [[RawWindow]](repeating: [], count: variants.count)
+            let small = gray.resized(width: level.width, height: level.height, antialias: antialiasPyramid)
+            let integral = IntegralImage(small, stride: stride, tilted: needsTilted)
+            for job in level.jobs {
+                let cascade = variants[job.variant]
+                let step = windowStep ?? (level.factor > 2 ? 1 : 2)
+                let hits = bound[job.variant].scan(integral, xRange: 0..<(level.width - cascade.windowWidth),
+                                                   yRange: 0..<(level.height - cascade.windowHeight), step: step)
+                for hit in hits {
+                    windows[job.variant].append(RawWindow(x: Int((Double(hit.x) * level.factor).rounded()),
+                                                          y: Int((Double(hit.y) * level.factor).rounded()),
+                                                          width: job.windowWidth, height: job.windowHeight))
+                }
+            }
+            return windows
+        }
+
+        let perLevel = LevelResults(count: levels.count)
+        // Below about 200x200 pixels (local searches around a tracked face) a thread hand-off costs
+        // more than it saves.
+        if parallelLevels && levels.count > 1 && gray.width * gray.height >= 40_000 {
+            DispatchQueue.concurrentPerform(iterations: levels.count) { index in perLevel.set(index, scanLevel(levels[index])) }
+        } else {
+            for index in levels.indices { perLevel.set(index, scanLevel(levels[index])) }
+        }
         var windows = [[RawWindow]](repeating: [], count: variants.count)
+        for index in levels.indices {
+            for (v, found) in perLevel.get(index).enumerated() { windows[v] += found }
+        }
+        return windows
+    }
+
+    /// One pyramid level to scan: its scale, its size, and which cascades run on it.
+    struct PyramidLevel: Sendable {
+        struct Job: Sendable { var variant: Int; var windowWidth: Int; var windowHeight: Int }
+        var factor: Double
+        var width: Int
+        var height: Int
+        var jobs: [Job]
+    }
+
+    /// The levels `scaleFactor^k` that at least one cascade scans. A cascade stops at the first level
+    /// too small for its window or whose window exceeds the size limits; it skips levels whose window
+    /// is below the minimum size.
+    func pyramidPlan(_ variants: [CascadeClassifier], width: Int, height: Int, sizeRange: ClosedRange<Double>?) -> [PyramidLevel] {
+        var levels: [PyramidLevel] = []
         var active = [Bool](repeating: true, count: variants.count)
         var k = 0
         while active.contains(true) {
             let factor = pow(scaleFactor, Double(k))
             k += 1
-            let levelWidth = Int((Double(gray.width) / factor).rounded())
-            let levelHeight = Int((Double(gray.height) / factor).rounded())
-            var integral: IntegralImage?
+            let levelWidth = Int((Double(width) / factor).rounded())
+            let levelHeight = Int((Double(height) / factor).rounded())
+            var jobs: [PyramidLevel.Job] = []
             for (v, cascade) in variants.enumerated() where active[v] {
                 let windowWidth = Int((Double(cascade.windowWidth) * factor).rounded())
                 let windowHeight = Int((Double(cascade.windowHeight) * factor).rounded())
@@ -209,19 +262,28 @@ public struct FaceDetector: Sendable {
                 if let sizeRange, Double(max(windowWidth, windowHeight)) > sizeRange.upperBound { active[v] = false; continue }
                 if windowWidth < minFaceSize || windowHeight < minFaceSize { continue }
                 if let sizeRange, Double(max(windowWidth, windowHeight)) < sizeRange.lowerBound { continue }
-                if integral == nil {
-                    let small = gray.resized(width: levelWidth, height: levelHeight, antialias: antialiasPyramid)
-                    integral = IntegralImage(small, stride: stride, tilted: needsTilted)
-                }
-                let step = windowStep ?? (factor > 2 ? 1 : 2)
-                let hits = bound[v].scan(integral!, xRange: 0..<(levelWidth - cascade.windowWidth),
-                                         yRange: 0..<(levelHeight - cascade.windowHeight), step: step)
-                for hit in hits {
-                    windows[v].append(RawWindow(x: Int((Double(hit.x) * factor).rounded()), y: Int((Double(hit.y) * factor).rounded()),
-                                                width: windowWidth, height: windowHeight))
-                }
+                jobs.append(.init(variant: v, windowWidth: windowWidth, windowHeight: windowHeight))
             }
+            if !jobs.isEmpty { levels.append(PyramidLevel(factor: factor, width: levelWidth, height: levelHeight, jobs: jobs)) }
         }
-        return windows
+        return levels
+    }
+}
+
+/// Per-level scan results filled by concurrent workers, one slot per level.
+private final class LevelResults: @unchecked Sendable {
+    private var slots: [[[RawWindow]]]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+
+    func set(_ index: Int, _ windows: [[RawWindow]]) {
+        lock.lock(); defer { lock.unlock() }
+        slots[index] = windows
+    }
+
+    func get(_ index: Int) -> [[RawWindow]] {
+        lock.lock(); defer { lock.unlock() }
+        return slots[index]
     }
 }

@@ -115,4 +115,24 @@ import Testing
         mirrored.mirrored = [true]
         #expect(!mirrored.detect(in: image.flippedHorizontally()).isEmpty)
     }
+
+    @Test func levelsScannedOnAllCoresGiveTheSequentialWindows() throws {
+        // A stripe pattern that the edge cascade accepts at many places and scales, on an image
+        // large enough for the parallel path.
+        var image = RGBImage(width: 320, height: 200)
+        for y in 0..<200 { for x in 0..<320 {
+            let v: UInt8 = (x / 20) % 2 == 0 ? 40 : 210
+            image[x, y] = (v, v, v)
+        } }
+        let xml = syntheticCascadeXML().replacingOccurrences(of: "<tilted>1</tilted>", with: "")
+            .replacingOccurrences(of: "4 0 3 2 -1.", with: "0 0 8 8 -1.").replacingOccurrences(of: "4 1 2 1 2.", with: "0 0 8 8 1.")
+        let cascade = try CascadeClassifier(xml: Data(xml.utf8), source: "edge.xml")
+        let detector = FaceDetector(cascades: [cascade], minFaceSize: 8, scaleFactor: 1.2, minNeighbors: 0)
+        let gray = GrayBytes(image)
+        #expect(detector.pyramidPlan([cascade], width: gray.width, height: gray.height, sizeRange: nil).count > 4)
+        let parallel = detector.scan([cascade], gray: gray, sizeRange: nil)
+        let sequential = detector.scan([cascade], gray: gray, sizeRange: nil, parallelLevels: false)
+        #expect(!parallel[0].isEmpty)
+        #expect(parallel == sequential)
+    }
 }
