@@ -36,6 +36,8 @@ public enum Convolution {
     /// Pixel panels per forward work tile (8 x 16 = 128 output pixels).
     static let tilePanels = 8
     static let KC = 256
+    /// Tests only: run every forward convolution through im2col, the reference for `forwardDirect`.
+    @TaskLocal static var forceIm2col = false
 
     /// Per im2col row k: offset of its input plane, and its kernel tap (ky, kx).
     struct RowTable {
@@ -187,6 +189,67 @@ public enum Convolution {
         }
     }
 
+    /// A convolution input laid out so that the GEMM reads its B panels in place (`gemmDirect`) instead of
+    /// from an im2col copy: zero-padded, and each padded row split into `s = strideWidth` column phases,
+    /// so that the pixels one kernel tap reads along an output row (columns `s·ox + kx`) are contiguous.
+    /// Padded element (c, Y, X) sits at `c·plane + Y·row + (X mod s)·phaseWidth + X / s`.
+    struct DirectLayout {
+        let phaseWidth: Int, row: Int, plane: Int, count: Int
+
+        init(_ g: ConvGeometry) {
+            let s = g.strideWidth
+            phaseWidth = (g.inWidth + 2 * g.paddingWidth + s - 1) / s
+            row = s * phaseWidth
+            plane = (g.inHeight + 2 * g.paddingHeight) * row
+            // A partial last panel of a row reads up to NR floats past its row: slack at the end.
+            count = g.inChannels * plane + NR
+        }
+
+        /// Whether the direct path suits `g`: 16-pixel panels never cross output rows here, so rows
+        /// narrower than a panel, or ending in a mostly empty panel, stay with im2col.
+        static func suits(_ g: ConvGeometry) -> Bool {
+            let ow = g.outWidth, padded = (ow + NR - 1) / NR * NR
+            return ow >= NR && 4 * padded <= 5 * ow
+        }
+
+        /// Offset of im2col row k = (c, ky, kx) from the read position of its panel.
+        func offsets(_ g: ConvGeometry) -> [Int] {
+            let s = g.strideWidth, khw = g.kernelHeight * g.kernelWidth
+            return (0..<g.reduction).map { k in
+                let c = k / khw, ky = (k % khw) / g.kernelWidth, kx = k % g.kernelWidth
+                return c * plane + ky * row + (kx % s) * phaseWidth + kx / s
+            }
+        }
+
+        /// Writes image `src` (`[Cin, H, W]`) into `dst` (`count` floats) in this layout.
+        func prepare(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>) {
+            let s = g.strideWidth, h = g.inHeight, w = g.inWidth, ph = g.paddingHeight, pw = g.paddingWidth
+            let rows = plane / row
+            for c in 0..<g.inChannels {
+                for y in 0..<rows {
+                    let d = dst + c * plane + y * row
+                    let iy = y - ph
+                    if iy < 0 || iy >= h { d.update(repeating: 0, count: row); continue }
+                    let line = src + (c * h + iy) * w
+                    for r in 0..<s {
+                        // Phase r holds padded columns X = q·s + r, i.e. input columns q·s + r − pw.
+                        let dp = d + r * phaseWidth
+                        let q0 = min(phaseWidth, max(0, (pw - r + s - 1) / s))
+                        let last = w - 1 + pw - r  // largest q·s with a valid column
+                        let q1 = last < 0 ? q0 : max(q0, min(phaseWidth, last / s + 1))
+                        dp.update(repeating: 0, count: q0)
+                        let first = line + (q0 * s + r - pw)
+                        if s == 1 { copyShort(first, dp + q0, q1 - q0) }
+                        else if s == 2 { gatherEven(first, dp + q0, q1 - q0) }
+                        else { for q in q0..<q1 { dp[q] = first[(q - q0) * s] } }
+                        (dp + q1).update(repeating: 0, count: phaseWidth - q1)
+                    }
+                }
+            }
+            (dst + g.inChannels * plane).update(repeating: 0, count: NR)
+        }
+    }
+
     /// Number of output-row groups per work item so that `items` equal work items split evenly over the
     /// workers: 1 when they already do (or with one worker), else `threadCount` groups of whole 6-row panels
     /// (small batches leave deep layers with only a tile or two of pixels).
@@ -224,6 +287,9 @@ public enum Convolution {
         input.checkShape(g.inputShape, "Convolution.forward input")
         packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
         if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
+        if DirectLayout.suits(g) && !forceIm2col {
+            return forwardDirect(input: input, packed: packedWeight.panels, bias: bias, geometry: g)
+        }
         let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let panelsPerImage = (ohw + NR - 1) / NR
         let totalPanels = g.batch * panelsPerImage
@@ -272,19 +338,81 @@ public enum Convolution {
                                                    cPtrs, cCols, ohw, k0 > 0)
                                 k0 += kc
                             }
-                            if let bias {
-                                bias.withUnsafeBufferPointer { bp in
-                                    for j in 0..<np {
-                                        for r in 0..<m {
-                                            let row = cPtrs[j] + r * ohw, b = bp[m0 + r]
-                                            for t in 0..<cCols[j] { row[t] += b }
-                                        }
-                                    }
-                                }
-                            }
+                            if let bias { addBias(bias, rows: m0..<(m0 + m), np, cPtrs, cCols, ldc: ohw) }
                         }
                     }
                 }}}
+            }
+        }
+        return out
+    }
+
+    /// Adds `bias[r]` to rows `rows` of the output panels of one work item.
+    @inline(__always)
+    static func addBias(_ bias: Tensor, rows: Range<Int>, _ np: Int, _ cPtrs: UnsafePointer<UnsafeMutablePointer<Float>>,
+                        _ cCols: UnsafePointer<Int>, ldc: Int) {
+        bias.withUnsafeBufferPointer { bp in
+            for j in 0..<np {
+                for r in rows {
+                    let row = cPtrs[j] + (r - rows.lowerBound) * ldc, b = bp[r]
+                    for t in 0..<cCols[j] { row[t] += b }
+                }
+            }
+        }
+    }
+
+    /// `forward` without im2col (`DirectLayout`): each worker lays out one image at a time and the GEMM
+    /// reads the B panels from it in place. Same work items, k blocks and FMA order as the im2col path,
+    /// so the output is bit-identical to it.
+    static func forwardDirect(input: Tensor, packed aPacked: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+        let K = g.reduction, cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
+        let layout = DirectLayout(g)
+        let offsets = layout.offsets(g)
+        let panelsPerRow = (ow + NR - 1) / NR, panelsPerImage = g.outHeight * panelsPerRow
+        // Tiles stay inside one image, so a worker needs one laid-out image at a time.
+        let tilesPerImage = (panelsPerImage + tilePanels - 1) / tilePanels
+        let tiles = g.batch * tilesPerImage
+        let rowPanels = (cout + MR - 1) / MR
+        let groups = rowGroups(items: tiles, rowPanels: rowPanels)
+        let kernels = KernelSet.current
+        let inPlane = g.inChannels * g.inHeight * g.inWidth
+        let rowStep = g.strideHeight * layout.row
+        var out = Tensor(uninitializedShape: g.outputShape) { _ in }
+        input.withUnsafeBufferPointer { ip in
+            out.withUnsafeMutableBufferPointer { op in
+                offsets.withUnsafeBufferPointer { offs in
+                    let src = ip.baseAddress!, dst = op.baseAddress!, off = offs.baseAddress!
+                    Parallel.chunks(tiles * groups) { _, items in
+                        let image = UnsafeMutablePointer<Float>.allocate(capacity: layout.count)
+                        let bBases = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: tilePanels)
+                        let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
+                        let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
+                        defer { image.deallocate(); bBases.deallocate(); cPtrs.deallocate(); cCols.deallocate() }
+                        var laidOut = -1
+                        for item in items {
+                            let tile = item / groups, grp = item % groups
+                            let img = tile / tilesPerImage, pp0 = (tile % tilesPerImage) * tilePanels
+                            if img != laidOut { layout.prepare(src + img * inPlane, g, into: image); laidOut = img }
+                            let rp0 = rowPanels * grp / groups, rp1 = rowPanels * (grp + 1) / groups
+                            let m0 = rp0 * MR, m = min(cout, rp1 * MR) - m0
+                            let np = min(tilePanels, panelsPerImage - pp0)
+                            for j in 0..<np {
+                                let pp = pp0 + j, oy = pp / panelsPerRow, ox0 = (pp % panelsPerRow) * NR
+                                cPtrs[j] = dst + img * cout * ohw + m0 * ohw + oy * ow + ox0
+                                cCols[j] = min(NR, ow - ox0)
+                                bBases[j] = UnsafePointer(image + oy * rowStep + ox0)
+                            }
+                            var k0 = 0
+                            while k0 < K {
+                                let kc = min(KC, K - k0)
+                                kernels.gemmDirect(m, kc, np, aPacked + rp0 * K * MR + k0 * MR, K * MR, bBases, off + k0,
+                                                   cPtrs, cCols, ohw, k0 > 0)
+                                k0 += kc
+                            }
+                            if let bias { addBias(bias, rows: m0..<(m0 + m), np, cPtrs, cCols, ldc: ohw) }
+                        }
+                    }
+                }
             }
         }
         return out

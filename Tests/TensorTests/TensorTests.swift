@@ -268,3 +268,36 @@ import Foundation
         }
     }
 }
+
+@Suite struct DirectConvolutionTests {
+    /// Rows of 16 or more output pixels (the direct path): strides 1–3, kernels 1–5, a partial last panel
+    /// (width 40), asymmetric padding, and a stem-like layer.
+    static let cases: [(cin: Int, cout: Int, h: Int, w: Int, kh: Int, kw: Int, s: Int, ph: Int, pw: Int, n: Int)] = [
+        (3, 24, 34, 32, 3, 3, 2, 1, 1, 2), (5, 13, 18, 16, 3, 3, 1, 1, 1, 3), (4, 7, 12, 40, 3, 3, 1, 1, 1, 1),
+        (2, 9, 9, 95, 5, 5, 3, 2, 2, 2), (6, 8, 7, 63, 1, 1, 2, 0, 0, 2), (3, 6, 10, 60, 3, 5, 1, 0, 2, 1),
+        (40, 30, 16, 16, 3, 3, 1, 1, 1, 2),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func directMatchesIm2colBitForBitAndNaive(_ index: Int) {
+        let c = Self.cases[index]
+        let geo = ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
+                               kernelHeight: c.kh, kernelWidth: c.kw, strideHeight: c.s, strideWidth: c.s,
+                               paddingHeight: c.ph, paddingWidth: c.pw)
+        #expect(Convolution.DirectLayout.suits(geo))
+        var g = SeededGenerator(seed: UInt64(300 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let bias = Tensor.randomNormal(shape: [geo.outChannels], generator: &g)
+        var ref = Reference.conv(x, w, geo)
+        for i in 0..<ref.count { ref.scalars[i] += bias.scalars[(i / (geo.outHeight * geo.outWidth)) % geo.outChannels] }
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            let direct = Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
+            let im2col = Convolution.$forceIm2col.withValue(true) {
+                Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
+            }
+            #expect(direct == im2col, "\(threads) threads")
+            #expect(maxRelativeError(direct.scalars, ref.scalars) < 1e-5, "\(threads) threads")
+        }}
+    }
+}
