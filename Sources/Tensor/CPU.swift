@@ -94,8 +94,35 @@ struct KernelSet: Sendable {
         batchNormBackwardApply: { TensorKernelsBaseline.batchNormBackwardApply($0, $1, $2, k: $3, meanGrad: $4, meanGradXhat: $5,
                                                                           mean: $6, invStd: $7) })
 
-    /// The table in use.
-    static let current: KernelSet = CPUFeatures.usesAVX2 ? .avx2 : .baseline
+    /// The table in use. Choosing it also tunes the allocator once (`AllocatorTuning`).
+    static let current: KernelSet = {
+        AllocatorTuning.apply()
+        return CPUFeatures.usesAVX2 ? .avx2 : .baseline
+    }()
+}
+
+/// Keeps glibc malloc from handing tensor memory back to the kernel between operations.
+///
+/// Every layer allocates its output (megabytes at batch 8 and up). By default glibc serves such blocks
+/// with `mmap` until its adaptive threshold catches up, and trims the heap top once more than twice that
+/// threshold is free, so the same pages are unmapped and faulted in again (zero-filled) on every call:
+/// about 3 % of a training step in `perf`. Raising both limits keeps freed blocks in the heap for reuse;
+/// the process keeps its peak footprint instead of returning it. Blocks above 32 MB (the glibc maximum
+/// for the mmap threshold) are still mapped per call.
+enum AllocatorTuning {
+    static func apply() { _ = once }
+
+    private static let once: Void = {
+        #if os(Linux)
+        // `mallopt` is declared in <malloc.h>, which the Glibc module does not import; the option
+        // numbers are glibc's M_TRIM_THRESHOLD (-1) and M_MMAP_THRESHOLD (-3).
+        guard let symbol = dlsym(nil, "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        _ = mallopt(-3, 32 << 20)
+        _ = mallopt(-1, 1 << 30)
+        #endif
+    }()
 }
 
 /// Register tile of the GEMM micro-kernel (must match `gemmMR`/`gemmNR` of the kernel modules).
