@@ -243,31 +243,40 @@ public func gemmNT(m: Int, n: Int, p: Int,
 
 /// `exp(x)` for 16 lanes: Cody–Waite range reduction and the Cephes degree-6 polynomial
 /// (relative error about 2e-7). Inputs are clamped to [-87.3, 88.7].
+///
+/// Computed as two 8-lane halves (same operations per lane). When this is not inlined, the compiler
+/// splits the 16 lanes into 4-lane (xmm) pieces even in the AVX2 build, so callers must inline it.
 @inline(__always)
-func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
+func vexp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16(lowHalf: vexp8(x.lowHalf), highHalf: vexp8(x.highHalf))
+}
+
+@inline(__always)
+func vexp8(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
     var x = xIn.replacing(with: 88.7, where: xIn .> 88.7)
     x = x.replacing(with: -87.3, where: x .< -87.3)
-    let magic = SIMD16<Float>(repeating: 12582912.0)  // 1.5 * 2^23: adds round to nearest integer
-    let t = fma16(magic, x, SIMD16(repeating: 1.44269504088896341))
+    let magic = SIMD8<Float>(repeating: 12582912.0)  // 1.5 * 2^23: adds round to nearest integer
+    let t = fma8(magic, x, SIMD8(repeating: 1.44269504088896341))
     let n = t - magic
-    var r = fma16(x, n, SIMD16(repeating: -0.693359375))
-    r = fma16(r, n, SIMD16(repeating: 2.12194440e-4))
-    var p = SIMD16<Float>(repeating: 1.9875691500e-4)
-    p = fma16(SIMD16(repeating: 1.3981999507e-3), p, r)
-    p = fma16(SIMD16(repeating: 8.3334519073e-3), p, r)
-    p = fma16(SIMD16(repeating: 4.1665795894e-2), p, r)
-    p = fma16(SIMD16(repeating: 1.6666665459e-1), p, r)
-    p = fma16(SIMD16(repeating: 5.0000001201e-1), p, r)
+    var r = fma8(x, n, SIMD8(repeating: -0.693359375))
+    r = fma8(r, n, SIMD8(repeating: 2.12194440e-4))
+    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+    p = fma8(SIMD8(repeating: 1.3981999507e-3), p, r)
+    p = fma8(SIMD8(repeating: 8.3334519073e-3), p, r)
+    p = fma8(SIMD8(repeating: 4.1665795894e-2), p, r)
+    p = fma8(SIMD8(repeating: 1.6666665459e-1), p, r)
+    p = fma8(SIMD8(repeating: 5.0000001201e-1), p, r)
     let r2 = r * r
-    let e = fma16(r + 1, p, r2)
-    let ti = unsafeBitCast(t, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
-    let scale = unsafeBitCast((ti &+ 127) &<< 23, to: SIMD16<Float>.self)
+    let e = fma8(r + 1, p, r2)
+    let ti = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let scale = unsafeBitCast((ti &+ 127) &<< 23, to: SIMD8<Float>.self)
     return e * scale
 }
 
 @inline(__always)
 func scalarExp(_ x: Float) -> Float {
-    vexp(SIMD16(repeating: x))[0]
+    // Through `vexp8`: a scalar caller of the 16-lane `vexp` kept the compiler from inlining it elsewhere.
+    vexp8(SIMD8(repeating: x))[0]
 }
 
 /// `y[i] = exp(x[i])` for `count` elements.
@@ -320,10 +329,16 @@ public func affineActivation(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointe
                              scale: Float, shift: Float, silu: Bool) {
     var i = 0
     let sc = SIMD16<Float>(repeating: scale), sh = SIMD16<Float>(repeating: shift), one = SIMD16<Float>(repeating: 1)
-    while i + 16 <= count {
-        let z = fma16(sh, load16(x + i), sc)
-        store16(silu ? z / (one + vexp(-z)) : z, y + i)
-        i += 16
+    // Two loops and explicit halves: with a select per vector the compiler called `vexp` out of line
+    // (passing 16 lanes as four xmm halves) instead of inlining it.
+    if silu {
+        while i + 16 <= count {
+            let z = fma16(sh, load16(x + i), sc)
+            store16(z / (one + SIMD16(lowHalf: vexp8(-z.lowHalf), highHalf: vexp8(-z.highHalf))), y + i)
+            i += 16
+        }
+    } else {
+        while i + 16 <= count { store16(fma16(sh, load16(x + i), sc), y + i); i += 16 }
     }
     while i < count {
         let z = x[i] * scale + shift
