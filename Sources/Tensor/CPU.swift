@@ -48,8 +48,7 @@ public enum CPUFeatures {
 struct KernelSet: Sendable {
     let gemmPanels: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
                                UnsafePointer<UnsafeMutablePointer<Float>>, UnsafePointer<Int>, Int, Bool) -> Void
-    let gemmDirect: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<UnsafePointer<Float>>, UnsafePointer<Int>,
-                               UnsafePointer<UnsafeMutablePointer<Float>>, UnsafePointer<Int>, Int, Bool) -> Void
+    let gatherRows16: @Sendable (UnsafePointer<Float>, UnsafePointer<Int>, Int, UnsafeMutablePointer<Float>) -> Void
     let gemmNT: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
                            UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let exp: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
@@ -65,8 +64,7 @@ struct KernelSet: Sendable {
     static let avx2 = KernelSet(
         gemmPanels: { TensorKernelsAVX2.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
                                                    bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
-        gemmDirect: { TensorKernelsAVX2.gemmDirect(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, bBases: $5,
-                                                   offsets: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
+        gatherRows16: { TensorKernelsAVX2.gatherRows16($0, $1, $2, $3) },
         gemmNT: { TensorKernelsAVX2.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
         exp: { TensorKernelsAVX2.expArray($0, $1, $2) },
         siluForward: { TensorKernelsAVX2.siluForward($0, $1, $2) },
@@ -81,8 +79,7 @@ struct KernelSet: Sendable {
     static let baseline = KernelSet(
         gemmPanels: { TensorKernelsBaseline.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
                                                        bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
-        gemmDirect: { TensorKernelsBaseline.gemmDirect(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, bBases: $5,
-                                                   offsets: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
+        gatherRows16: { TensorKernelsBaseline.gatherRows16($0, $1, $2, $3) },
         gemmNT: { TensorKernelsBaseline.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
         exp: { TensorKernelsBaseline.expArray($0, $1, $2) },
         siluForward: { TensorKernelsBaseline.siluForward($0, $1, $2) },

@@ -36,7 +36,8 @@ public enum Convolution {
     /// Pixel panels per forward work tile (8 x 16 = 128 output pixels).
     static let tilePanels = 8
     static let KC = 256
-    /// Tests only: run every forward convolution through im2col, the reference for `forwardDirect`.
+    /// Tests only: run forward convolutions through im2col and input gradients through col2im, the
+    /// references for `forwardPadded` and `backwardInputPadded`.
     @TaskLocal static var forceIm2col = false
 
     /// Per im2col row k: offset of its input plane, and its kernel tap (ky, kx).
@@ -99,6 +100,10 @@ public enum Convolution {
         while j + 8 <= n {
             UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
             j += 8
+        }
+        if j + 4 <= n {
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            j += 4
         }
         while j < n { dst[j] = src[j]; j += 1 }
     }
@@ -189,9 +194,10 @@ public enum Convolution {
         }
     }
 
-    /// A convolution input laid out so that the GEMM reads its B panels in place (`gemmDirect`) instead of
-    /// from an im2col copy: zero-padded, and each padded row split into `s = strideWidth` column phases,
-    /// so that the pixels one kernel tap reads along an output row (columns `s·ox + kx`) are contiguous.
+    /// A convolution input laid out so that every im2col row segment is a plain run of memory: zero-padded,
+    /// and each padded row split into `s = strideWidth` column phases, so that the pixels one kernel tap
+    /// reads along an output row (columns `s·ox + kx`) are contiguous. Packing GEMM panels from it is a
+    /// copy per row segment from a fixed offset (no padding tests), and input gradients scatter-add into it.
     /// Padded element (c, Y, X) sits at `c·plane + Y·row + (X mod s)·phaseWidth + X / s`.
     struct DirectLayout {
         let phaseWidth: Int, row: Int, plane: Int, count: Int
@@ -203,13 +209,6 @@ public enum Convolution {
             plane = (g.inHeight + 2 * g.paddingHeight) * row
             // A partial last panel of a row reads up to NR floats past its row: slack at the end.
             count = g.inChannels * plane + NR
-        }
-
-        /// Whether the direct path suits `g`: 16-pixel panels never cross output rows here, so rows
-        /// narrower than a panel, or ending in a mostly empty panel, stay with im2col.
-        static func suits(_ g: ConvGeometry) -> Bool {
-            let ow = g.outWidth, padded = (ow + NR - 1) / NR * NR
-            return ow >= NR && 4 * padded <= 5 * ow
         }
 
         /// Offset of im2col row k = (c, ky, kx) from the read position of its panel.
@@ -225,28 +224,61 @@ public enum Convolution {
         func prepare(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>) {
             let s = g.strideWidth, h = g.inHeight, w = g.inWidth, ph = g.paddingHeight, pw = g.paddingWidth
             let rows = plane / row
-            for c in 0..<g.inChannels {
-                for y in 0..<rows {
-                    let d = dst + c * plane + y * row
-                    let iy = y - ph
-                    if iy < 0 || iy >= h { d.update(repeating: 0, count: row); continue }
-                    let line = src + (c * h + iy) * w
-                    for r in 0..<s {
-                        // Phase r holds padded columns X = q·s + r, i.e. input columns q·s + r − pw.
-                        let dp = d + r * phaseWidth
-                        let q0 = min(phaseWidth, max(0, (pw - r + s - 1) / s))
-                        let last = w - 1 + pw - r  // largest q·s with a valid column
-                        let q1 = last < 0 ? q0 : max(q0, min(phaseWidth, last / s + 1))
-                        dp.update(repeating: 0, count: q0)
-                        let first = line + (q0 * s + r - pw)
-                        if s == 1 { copyShort(first, dp + q0, q1 - q0) }
-                        else if s == 2 { gatherEven(first, dp + q0, q1 - q0) }
-                        else { for q in q0..<q1 { dp[q] = first[(q - q0) * s] } }
-                        (dp + q1).update(repeating: 0, count: phaseWidth - q1)
+            // Phase r holds padded columns X = q·s + r, i.e. input columns q·s + r − pw: valid for q0 ≤ q < q1.
+            // Worked out once per call: per row, the divisions cost more than copying the row.
+            withUnsafeTemporaryAllocation(of: (q0: Int, q1: Int).self, capacity: s) { ranges in
+                for r in 0..<s {
+                    let q0 = min(phaseWidth, max(0, (pw - r + s - 1) / s))
+                    let last = w - 1 + pw - r  // largest q·s with a valid column
+                    ranges[r] = (q0, last < 0 ? q0 : max(q0, min(phaseWidth, last / s + 1)))
+                }
+                for c in 0..<g.inChannels {
+                    for y in 0..<rows {
+                        let d = dst + c * plane + y * row
+                        let iy = y - ph
+                        if iy < 0 || iy >= h { d.update(repeating: 0, count: row); continue }
+                        let line = src + (c * h + iy) * w
+                        for r in 0..<s {
+                            let dp = d + r * phaseWidth, (q0, q1) = ranges[r]
+                            // The pads are a float or two: plain stores, not a memset call per row.
+                            for q in 0..<q0 { dp[q] = 0 }
+                            let first = line + (q0 * s + r - pw)
+                            if s == 1 { copyShort(first, dp + q0, q1 - q0) }
+                            else if s == 2 { gatherEven(first, dp + q0, q1 - q0) }
+                            else { for q in q0..<q1 { dp[q] = first[(q - q0) * s] } }
+                            for q in q1..<phaseWidth { dp[q] = 0 }
+                        }
                     }
                 }
             }
             (dst + g.inChannels * plane).update(repeating: 0, count: NR)
+        }
+
+        /// Copies the unpadded pixels of `channels` planes from `src` (this layout, starting at the first of
+        /// those planes) into image rows `dst` (`[channels, H, W]`): the inverse of `prepare` on them.
+        func extract(_ src: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>) {
+            let s = g.strideWidth, h = g.inHeight, w = g.inWidth, ph = g.paddingHeight, pw = g.paddingWidth
+            for c in 0..<channels {
+                for iy in 0..<h {
+                    let line = src + c * plane + (iy + ph) * row, d = dst + (c * h + iy) * w
+                    if s == 1 { copyShort(line + pw, d, w); continue }
+                    if s == 2 {
+                        // Input column ix is padded column X = ix + pw: phase X mod 2, index X / 2.
+                        let even = line + (pw % 2) * phaseWidth + pw / 2, odd = line + ((pw + 1) % 2) * phaseWidth + (pw + 1) / 2
+                        var j = 0
+                        while j + 16 <= w {
+                            var v = SIMD16<Float>()
+                            v.evenHalf = UnsafeRawPointer(even + j / 2).loadUnaligned(as: SIMD8<Float>.self)
+                            v.oddHalf = UnsafeRawPointer(odd + j / 2).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(d + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                            j += 16
+                        }
+                        while j < w { d[j] = j % 2 == 0 ? even[j / 2] : odd[j / 2]; j += 1 }
+                        continue
+                    }
+                    for ix in 0..<w { let x = ix + pw; d[ix] = line[(x % s) * phaseWidth + x / s] }
+                }
+            }
         }
     }
 
@@ -287,9 +319,7 @@ public enum Convolution {
         input.checkShape(g.inputShape, "Convolution.forward input")
         packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
         if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
-        if DirectLayout.suits(g) && !forceIm2col {
-            return forwardDirect(input: input, packed: packedWeight.panels, bias: bias, geometry: g)
-        }
+        if !forceIm2col { return forwardPadded(input: input, packed: packedWeight.panels, bias: bias, geometry: g) }
         let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let panelsPerImage = (ohw + NR - 1) / NR
         let totalPanels = g.batch * panelsPerImage
@@ -361,17 +391,17 @@ public enum Convolution {
         }
     }
 
-    /// `forward` without im2col (`DirectLayout`): each worker lays out one image at a time and the GEMM
-    /// reads the B panels from it in place. Same work items, k blocks and FMA order as the im2col path,
-    /// so the output is bit-identical to it.
-    static func forwardDirect(input: Tensor, packed aPacked: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+    /// `forward` with the B panels packed from a padded, phase-split copy of each image (`DirectLayout`)
+    /// instead of straight from the image: every im2col row segment is then a plain copy from a fixed
+    /// offset, with no padding tests. Same work items, panels, k blocks and GEMM as the im2col path, so the
+    /// output is bit-identical to it.
+    static func forwardPadded(input: Tensor, packed aPacked: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
         let K = g.reduction, cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
         let layout = DirectLayout(g)
         let offsets = layout.offsets(g)
-        let panelsPerRow = (ow + NR - 1) / NR, panelsPerImage = g.outHeight * panelsPerRow
-        // Tiles stay inside one image, so a worker needs one laid-out image at a time.
-        let tilesPerImage = (panelsPerImage + tilePanels - 1) / tilePanels
-        let tiles = g.batch * tilesPerImage
+        let panelsPerImage = (ohw + NR - 1) / NR
+        let totalPanels = g.batch * panelsPerImage
+        let tiles = (totalPanels + tilePanels - 1) / tilePanels
         let rowPanels = (cout + MR - 1) / MR
         let groups = rowGroups(items: tiles, rowPanels: rowPanels)
         let kernels = KernelSet.current
@@ -383,29 +413,62 @@ public enum Convolution {
                 offsets.withUnsafeBufferPointer { offs in
                     let src = ip.baseAddress!, dst = op.baseAddress!, off = offs.baseAddress!
                     Parallel.chunks(tiles * groups) { _, items in
-                        let image = UnsafeMutablePointer<Float>.allocate(capacity: layout.count)
-                        let bBases = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: tilePanels)
+                        // The images this worker's tiles touch, each laid out when first needed (tiles of
+                        // narrow layers span several images).
+                        let firstImage = (items.lowerBound / groups) * tilePanels / panelsPerImage
+                        let lastImage = (min(totalPanels, ((items.upperBound - 1) / groups + 1) * tilePanels) - 1) / panelsPerImage
+                        let imageCount = lastImage - firstImage + 1
+                        let images = UnsafeMutablePointer<Float>.allocate(capacity: imageCount * layout.count)
+                        let ready = UnsafeMutablePointer<Bool>.allocate(capacity: imageCount)
+                        ready.initialize(repeating: false, count: imageCount)
+                        let kcMax = min(KC, K)
+                        let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tilePanels * kcMax * NR)
                         let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
                         let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
-                        defer { image.deallocate(); bBases.deallocate(); cPtrs.deallocate(); cCols.deallocate() }
-                        var laidOut = -1
+                        let sources = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: tilePanels)
+                        defer {
+                            images.deallocate(); ready.deallocate(); bBuf.deallocate(); cPtrs.deallocate()
+                            cCols.deallocate(); sources.deallocate()
+                        }
                         for item in items {
                             let tile = item / groups, grp = item % groups
-                            let img = tile / tilesPerImage, pp0 = (tile % tilesPerImage) * tilePanels
-                            if img != laidOut { layout.prepare(src + img * inPlane, g, into: image); laidOut = img }
                             let rp0 = rowPanels * grp / groups, rp1 = rowPanels * (grp + 1) / groups
                             let m0 = rp0 * MR, m = min(cout, rp1 * MR) - m0
-                            let np = min(tilePanels, panelsPerImage - pp0)
+                            let g0 = tile * tilePanels, g1 = min(totalPanels, g0 + tilePanels)
+                            let np = g1 - g0
                             for j in 0..<np {
-                                let pp = pp0 + j, oy = pp / panelsPerRow, ox0 = (pp % panelsPerRow) * NR
-                                cPtrs[j] = dst + img * cout * ohw + m0 * ohw + oy * ow + ox0
-                                cCols[j] = min(NR, ow - ox0)
-                                bBases[j] = UnsafePointer(image + oy * rowStep + ox0)
+                                let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
+                                cPtrs[j] = dst + img * cout * ohw + m0 * ohw + pp * NR
+                                cCols[j] = min(NR, ohw - pp * NR)
+                                let slot = images + (img - firstImage) * layout.count
+                                if !ready[img - firstImage] {
+                                    layout.prepare(src + img * inPlane, g, into: slot)
+                                    ready[img - firstImage] = true
+                                }
+                                sources[j] = UnsafePointer(slot)
                             }
                             var k0 = 0
                             while k0 < K {
                                 let kc = min(KC, K - k0)
-                                kernels.gemmDirect(m, kc, np, aPacked + rp0 * K * MR + k0 * MR, K * MR, bBases, off + k0,
+                                for j in 0..<np {
+                                    let p0 = ((g0 + j) % panelsPerImage) * NR, cols = cCols[j]
+                                    let panel = bBuf + j * kc * NR
+                                    let oy = p0 / ow, ox0 = p0 - oy * ow
+                                    if cols == NR && ox0 + NR <= ow {
+                                        // One segment: the whole panel lies in one output row.
+                                        kernels.gatherRows16(sources[j] + oy * rowStep + ox0, off + k0, kc, panel)
+                                        continue
+                                    }
+                                    if cols < NR { panel.update(repeating: 0, count: kc * NR) }
+                                    var p = p0
+                                    while p < p0 + cols {
+                                        let y = p / ow, x0 = p - y * ow, len = min(ow - x0, p0 + cols - p)
+                                        let from = sources[j] + y * rowStep + x0, to = panel + (p - p0)
+                                        for kk in 0..<kc { copyShort(from + off[k0 + kk], to + kk * NR, len) }
+                                        p += len
+                                    }
+                                }
+                                kernels.gemmPanels(m, kc, np, aPacked + rp0 * K * MR + k0 * MR, K * MR, bBuf, kc * NR,
                                                    cPtrs, cCols, ohw, k0 > 0)
                                 k0 += kc
                             }
@@ -430,6 +493,7 @@ public enum Convolution {
     public static func backwardInput(gradOutput: Tensor, packedWeight: PackedConvolutionWeight, geometry g: ConvGeometry) -> Tensor {
         gradOutput.checkShape(g.outputShape, "Convolution.backwardInput gradOutput")
         packedWeight.check(.inputGradient, outChannels: g.outChannels, reduction: g.reduction)
+        if !forceIm2col { return backwardInputPadded(gradOutput: gradOutput, packedWeight: packedWeight, geometry: g) }
         let cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let khw = g.kernelHeight * g.kernelWidth
         let panelsPerImage = (ohw + NR - 1) / NR
@@ -498,6 +562,100 @@ public enum Convolution {
                         }
                     }
                 }}}
+            }
+        }
+        return dIn
+    }
+
+    /// `backwardInput` with the scatter-add done into a padded, phase-split copy of each image's gradient
+    /// (`DirectLayout`), where every im2col row segment lands in contiguous memory with no bounds checks; the
+    /// padding is dropped when the image is copied out. The same additions in the same order as the col2im
+    /// path, so the result is bit-identical to it.
+    static func backwardInputPadded(gradOutput: Tensor, packedWeight: PackedConvolutionWeight, geometry g: ConvGeometry) -> Tensor {
+        let cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
+        let khw = g.kernelHeight * g.kernelWidth
+        let panelsPerImage = (ohw + NR - 1) / NR
+        let layout = DirectLayout(g)
+        let offsets = layout.offsets(g)
+        let rowStep = g.strideHeight * layout.row
+        let kernels = KernelSet.current
+        let inPlane = g.inChannels * g.inHeight * g.inWidth
+        // Channel groups whose im2col rows start on a 6-row panel boundary.
+        var granule = 1
+        while (granule * khw) % MR != 0 { granule += 1 }
+        let groupsWanted = rowGroups(items: g.batch, rowPanels: g.inChannels)
+        var bounds: [Int] = [0]
+        for i in 1..<groupsWanted {
+            let c = min(g.inChannels, (g.inChannels * i / groupsWanted) / granule * granule)
+            if c > bounds.last! { bounds.append(c) }
+        }
+        if g.inChannels > bounds.last! { bounds.append(g.inChannels) }
+        let groups = bounds.count - 1
+        let maxChannels = (0..<groups).map { bounds[$0 + 1] - bounds[$0] }.max()!
+        var dIn = Tensor(uninitializedShape: g.inputShape) { _ in }
+        let aT = packedWeight.panels
+        gradOutput.withUnsafeBufferPointer { gp in
+            dIn.withUnsafeMutableBufferPointer { dp in
+                offsets.withUnsafeBufferPointer { offs in
+                    let gsrc = gp.baseAddress!, ddst = dp.baseAddress!, off = offs.baseAddress!
+                    Parallel.chunks(g.batch * groups) { _, items in
+                        let maxRows = maxChannels * khw
+                        let tp16 = max(1, min(tilePanels, 4096 / max(1, maxRows)))
+                        let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tp16 * cout * NR)
+                        let dcol = UnsafeMutablePointer<Float>.allocate(capacity: (maxRows + MR) * tp16 * NR)
+                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: maxChannels * layout.plane + NR)
+                        let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tp16)
+                        let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tp16)
+                        defer {
+                            bBuf.deallocate(); dcol.deallocate(); padded.deallocate()
+                            cPtrs.deallocate(); cCols.deallocate()
+                        }
+                        for j in 0..<tp16 { cPtrs[j] = dcol + j * NR; cCols[j] = NR }
+                        for item in items {
+                            let img = item / groups, grp = item % groups
+                            let c0 = bounds[grp], channels = bounds[grp + 1] - c0
+                            let row0 = c0 * khw, rows = channels * khw
+                            let gImg = gsrc + img * cout * ohw
+                            padded.update(repeating: 0, count: channels * layout.plane)
+                            // Offsets are relative to channel 0; this group's buffer starts at channel c0.
+                            let base = padded - c0 * layout.plane
+                            var pp0 = 0
+                            while pp0 < panelsPerImage {
+                                let np = min(tp16, panelsPerImage - pp0)
+                                let aPanels = aT + (row0 / MR) * cout * MR
+                                // dOut is copied into panels: read in place, its rows (ohw floats apart, often a
+                                // multiple of 4 KB) fall into the same few L1 sets and the GEMM ran slower.
+                                for j in 0..<np {
+                                    let p0 = (pp0 + j) * NR, cols = min(NR, ohw - p0)
+                                    let panel = bBuf + j * cout * NR
+                                    if cols < NR {
+                                        panel.update(repeating: 0, count: cout * NR)
+                                        for co in 0..<cout { (panel + co * NR).update(from: gImg + co * ohw + p0, count: cols) }
+                                    } else {
+                                        for co in 0..<cout { copyShort(gImg + co * ohw + p0, panel + co * NR, NR) }
+                                    }
+                                }
+                                kernels.gemmPanels(rows, cout, np, aPanels, cout * MR, bBuf, cout * NR, cPtrs, cCols, tp16 * NR, false)
+                                for j in 0..<np {
+                                    // Scatter-add panel j, one output-row segment at a time.
+                                    var p = (pp0 + j) * NR
+                                    let end = min(ohw, p + NR)
+                                    while p < end {
+                                        let oy = p / ow, ox0 = p - oy * ow, len = min(ow - ox0, end - p)
+                                        let src = dcol + j * NR + (p - (pp0 + j) * NR)
+                                        let dst = base + oy * rowStep + ox0
+                                        for kk in 0..<rows {
+                                            addShort(src + kk * tp16 * NR, dst + off[row0 + kk], len)
+                                        }
+                                        p += len
+                                    }
+                                }
+                                pp0 += np
+                            }
+                            layout.extract(padded, channels: channels, g, into: ddst + img * inPlane + c0 * g.inHeight * g.inWidth)
+                        }
+                    }
+                }
             }
         }
         return dIn

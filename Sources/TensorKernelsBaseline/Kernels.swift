@@ -68,28 +68,6 @@ func microKernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Flo
     storeTile6x16(c0, c1, c2, c3, c4, c5, c, ldc, accumulate, rows, cols)
 }
 
-/// `microKernel6x16` with B read in place: row `p` of the B panel is the 16 floats at `b + offsets[p]`
-/// (a padded, column-phase-split image; see `Convolution.forward`). Same FMAs in the same order.
-@inline(__always)
-func microKernel6x16Direct(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
-                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool,
-                           _ rows: Int, _ cols: Int) {
-    var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>()
-    var c3 = SIMD16<Float>(), c4 = SIMD16<Float>(), c5 = SIMD16<Float>()
-    var ap = a
-    for p in 0..<k {
-        let bv = load16(b + offsets[p])
-        c0 = fma16(c0, SIMD16(repeating: ap[0]), bv)
-        c1 = fma16(c1, SIMD16(repeating: ap[1]), bv)
-        c2 = fma16(c2, SIMD16(repeating: ap[2]), bv)
-        c3 = fma16(c3, SIMD16(repeating: ap[3]), bv)
-        c4 = fma16(c4, SIMD16(repeating: ap[4]), bv)
-        c5 = fma16(c5, SIMD16(repeating: ap[5]), bv)
-        ap += 6
-    }
-    storeTile6x16(c0, c1, c2, c3, c4, c5, c, ldc, accumulate, rows, cols)
-}
-
 /// Writes (or adds) the 6x16 accumulator tile into `C`, clipped to `rows` x `cols`.
 @inline(__always)
 func storeTile6x16(_ c0: SIMD16<Float>, _ c1: SIMD16<Float>, _ c2: SIMD16<Float>,
@@ -147,24 +125,10 @@ public func gemmPanels(m: Int, k: Int, nPanels: Int,
     }
 }
 
-/// `gemmPanels` with the B panels read in place instead of packed: row `p` of panel `j` is the 16
-/// floats at `bBases[j] + offsets[p]` (a convolution input prepared by `Convolution.forward`, so no
-/// im2col copy is made). Results are bit-identical to `gemmPanels` on the same B values.
-public func gemmDirect(m: Int, k: Int, nPanels: Int,
-                       a: UnsafePointer<Float>, aPanelStride: Int,
-                       bBases: UnsafePointer<UnsafePointer<Float>>, offsets: UnsafePointer<Int>,
-                       cPanels: UnsafePointer<UnsafeMutablePointer<Float>>, cCols: UnsafePointer<Int>,
-                       ldc: Int, accumulate: Bool) {
-    let mPanels = (m + 5) / 6
-    for jp in 0..<nPanels {
-        let bp = bBases[jp]
-        let cp = cPanels[jp]
-        let cols = cCols[jp]
-        for ip in 0..<mPanels {
-            let rows = min(6, m - ip * 6)
-            microKernel6x16Direct(k, a + ip * aPanelStride, bp, offsets, cp + ip * 6 * ldc, ldc, accumulate, rows, cols)
-        }
-    }
+/// Packs one GEMM B panel from rows found at fixed offsets: `dst[16 p ..< 16 p + 16] = src[offsets[p] ..< offsets[p] + 16]`
+/// for `p < count` (a convolution input in `Convolution.DirectLayout`, whose im2col rows are such runs).
+public func gatherRows16(_ src: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
+    for p in 0..<count { store16(load16(src + offsets[p]), dst + 16 * p) }
 }
 
 /// `C[i, j] (+)= Σ_p A[i, p] · B[j, p]` with both operands row-major along the reduction

@@ -269,22 +269,27 @@ import Foundation
     }
 }
 
-@Suite struct DirectConvolutionTests {
-    /// Rows of 16 or more output pixels (the direct path): strides 1–3, kernels 1–5, a partial last panel
-    /// (width 40), asymmetric padding, and a stem-like layer.
+/// `Convolution.forwardPadded` and `backwardInputPadded` (`DirectLayout`) against the im2col/col2im path.
+@Suite struct PaddedLayoutConvolutionTests {
+    /// Wide and narrow layers, strides 1–3, kernels 1–5, asymmetric padding, partial last panels.
     static let cases: [(cin: Int, cout: Int, h: Int, w: Int, kh: Int, kw: Int, s: Int, ph: Int, pw: Int, n: Int)] = [
         (3, 24, 34, 32, 3, 3, 2, 1, 1, 2), (5, 13, 18, 16, 3, 3, 1, 1, 1, 3), (4, 7, 12, 40, 3, 3, 1, 1, 1, 1),
         (2, 9, 9, 95, 5, 5, 3, 2, 2, 2), (6, 8, 7, 63, 1, 1, 2, 0, 0, 2), (3, 6, 10, 60, 3, 5, 1, 0, 2, 1),
-        (40, 30, 16, 16, 3, 3, 1, 1, 1, 2),
+        (16, 40, 4, 4, 3, 3, 1, 1, 1, 1), (12, 30, 8, 8, 3, 3, 2, 1, 1, 3), (8, 20, 9, 7, 3, 3, 1, 1, 1, 2),
+        (2, 13, 7, 5, 3, 2, 2, 0, 1, 2), (20, 27, 5, 5, 3, 3, 1, 1, 1, 5), (40, 30, 16, 16, 3, 3, 1, 1, 1, 2),
+        (32, 20, 8, 8, 3, 3, 2, 1, 1, 3),
     ]
 
-    @Test(arguments: 0..<cases.count)
-    func directMatchesIm2colBitForBitAndNaive(_ index: Int) {
+    func geometry(_ index: Int) -> ConvGeometry {
         let c = Self.cases[index]
-        let geo = ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
-                               kernelHeight: c.kh, kernelWidth: c.kw, strideHeight: c.s, strideWidth: c.s,
-                               paddingHeight: c.ph, paddingWidth: c.pw)
-        #expect(Convolution.DirectLayout.suits(geo))
+        return ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
+                            kernelHeight: c.kh, kernelWidth: c.kw, strideHeight: c.s, strideWidth: c.s,
+                            paddingHeight: c.ph, paddingWidth: c.pw)
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func paddedForwardMatchesIm2colBitForBitAndNaive(_ index: Int) {
+        let geo = geometry(index)
         var g = SeededGenerator(seed: UInt64(300 + index))
         let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
         let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
@@ -292,12 +297,31 @@ import Foundation
         var ref = Reference.conv(x, w, geo)
         for i in 0..<ref.count { ref.scalars[i] += bias.scalars[(i / (geo.outHeight * geo.outWidth)) % geo.outChannels] }
         for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
-            let direct = Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
+            let padded = Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
             let im2col = Convolution.$forceIm2col.withValue(true) {
                 Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
             }
-            #expect(direct == im2col, "\(threads) threads")
-            #expect(maxRelativeError(direct.scalars, ref.scalars) < 1e-5, "\(threads) threads")
+            #expect(padded == im2col, "\(threads) threads")
+            #expect(maxRelativeError(padded.scalars, ref.scalars) < 1e-5, "\(threads) threads")
+        }}
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func paddedScatterMatchesCol2imBitForBit(_ index: Int) {
+        let geo = geometry(index)
+        var g = SeededGenerator(seed: UInt64(400 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
+        let lhs = (Convolution.forward(input: x, weight: w, bias: nil, geometry: geo) * dy).sum()
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            let padded = Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
+            let col2im = Convolution.$forceIm2col.withValue(true) {
+                Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
+            }
+            #expect(padded == col2im, "\(threads) threads")
+            // Adjoint check: <conv(x), dy> = <x, convᵀ(dy)>.
+            #expect(abs((x * padded).sum() - lhs) <= 1e-3 * max(1, abs(lhs)), "\(threads) threads")
         }}
     }
 }
