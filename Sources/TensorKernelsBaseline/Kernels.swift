@@ -44,6 +44,11 @@ func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
 /// The 6x16 register-tiled micro-kernel: `C[0..<rows, 0..<cols] (+)= Apanel · Bpanel`.
 ///
 /// Layouts: `a` is one packed A panel `[k][6]`, `b` one packed B panel `[k][16]`,
@@ -372,4 +377,31 @@ public func batchNormBackwardApply(_ x: UnsafePointer<Float>, _ g: UnsafeMutable
         i += 16
     }
     while i < count { g[i] = k * (g[i] - meanGrad - (x[i] - mean) * invStd * meanGradXhat); i += 1 }
+}
+
+/// One AdamW step over `count` parameters (see `NN.AdamW`), eight at a time, with the same operations in
+/// the same order per element as the scalar formula (no fused multiply-adds), so results are identical:
+/// `w −= lr·wd·w;  m = β1 m + (1 − β1) g;  v = β2 v + (1 − β2) g g;  w −= lr (m / c1) / (√(v / c2) + ε)`.
+public func adamWUpdate(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                        _ v: UnsafeMutablePointer<Float>, _ count: Int, learningRate lr: Float, weightDecay wd: Float,
+                        beta1 b1: Float, beta2 b2: Float, correction1 c1: Float, correction2 c2: Float, epsilon eps: Float) {
+    let decay = lr * wd, keep1 = 1 - b1, keep2 = 1 - b2
+    var i = 0
+    while i + 8 <= count {
+        var wv = load8(w + i)
+        let gv = load8(g + i)
+        wv = wv - decay * wv
+        let mv = b1 * load8(m + i) + keep1 * gv
+        let vv = b2 * load8(v + i) + keep2 * gv * gv
+        wv = wv - lr * (mv / c1) / ((vv / c2).squareRoot() + eps)
+        store8(wv, w + i); store8(mv, m + i); store8(vv, v + i)
+        i += 8
+    }
+    while i < count {
+        w[i] -= decay * w[i]
+        m[i] = b1 * m[i] + keep1 * g[i]
+        v[i] = b2 * v[i] + keep2 * g[i] * g[i]
+        w[i] -= lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+        i += 1
+    }
 }

@@ -325,3 +325,31 @@ import Foundation
         }}
     }
 }
+
+@Suite struct AdamWKernelTests {
+    /// The vector update gives the scalar formula's bits, in both kernel builds (odd length: vector body and tail).
+    @Test func vectorUpdateMatchesScalarFormula() {
+        var g = SeededGenerator(seed: 11)
+        let n = 37
+        let w0 = (0..<n).map { _ in g.nextNormal() }, grad = (0..<n).map { _ in g.nextNormal() }
+        let m0 = (0..<n).map { _ in 0.1 * g.nextNormal() }, v0 = (0..<n).map { _ in abs(0.1 * g.nextNormal()) }
+        let lr: Float = 1e-3, wd: Float = 0.01, b1: Float = 0.9, b2: Float = 0.999, eps: Float = 1e-8
+        let c1 = 1 - powf(b1, 3), c2 = 1 - powf(b2, 3)
+        var rw = w0, rm = m0, rv = v0
+        for j in 0..<n {
+            rw[j] -= lr * wd * rw[j]
+            rm[j] = b1 * rm[j] + (1 - b1) * grad[j]
+            rv[j] = b2 * rv[j] + (1 - b2) * grad[j] * grad[j]
+            rw[j] -= lr * (rm[j] / c1) / ((rv[j] / c2).squareRoot() + eps)
+        }
+        for kernels in CPUFeatures.usesAVX2 ? [KernelSet.baseline, .avx2] : [.baseline] {
+            var w = w0, m = m0, v = v0
+            w.withUnsafeMutableBufferPointer { wp in m.withUnsafeMutableBufferPointer { mp in v.withUnsafeMutableBufferPointer { vp in
+                grad.withUnsafeBufferPointer { gp in
+                    kernels.adamW(wp.baseAddress!, gp.baseAddress!, mp.baseAddress!, vp.baseAddress!, n, lr, wd, b1, b2, c1, c2, eps)
+                }
+            }}}
+            #expect(w == rw && m == rm && v == rv)
+        }
+    }
+}
