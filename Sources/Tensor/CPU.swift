@@ -49,6 +49,9 @@ struct KernelSet: Sendable {
     let gemmPanels: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
                                UnsafePointer<UnsafeMutablePointer<Float>>, UnsafePointer<Int>, Int, Bool) -> Void
     let gatherRows16: @Sendable (UnsafePointer<Float>, UnsafePointer<Int>, Int, UnsafeMutablePointer<Float>) -> Void
+    let gatherRows: @Sendable (UnsafePointer<Float>, UnsafePointer<Int>, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
+    let scatterAddRows: @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Int>, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    let padPhaseSplitPlane: @Sendable (UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
     let adamW: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
                           Int, Float, Float, Float, Float, Float, Float, Float) -> Void
     let gemmNT: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
@@ -67,6 +70,10 @@ struct KernelSet: Sendable {
         gemmPanels: { TensorKernelsAVX2.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
                                                    bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
         gatherRows16: { TensorKernelsAVX2.gatherRows16($0, $1, $2, $3) },
+        gatherRows: { TensorKernelsAVX2.gatherRows($0, $1, $2, $3, $4, $5) },
+        scatterAddRows: { TensorKernelsAVX2.scatterAddRows($0, $1, $2, $3, $4, $5) },
+        padPhaseSplitPlane: { TensorKernelsAVX2.padPhaseSplitPlane($0, h: $1, w: $2, padTop: $3, padLeft: $4, stride: $5,
+                                                              phaseWidth: $6, rows: $7, $8) },
         adamW: { TensorKernelsAVX2.adamWUpdate($0, $1, $2, $3, $4, learningRate: $5, weightDecay: $6, beta1: $7, beta2: $8,
                                            correction1: $9, correction2: $10, epsilon: $11) },
         gemmNT: { TensorKernelsAVX2.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
@@ -84,6 +91,10 @@ struct KernelSet: Sendable {
         gemmPanels: { TensorKernelsBaseline.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
                                                        bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
         gatherRows16: { TensorKernelsBaseline.gatherRows16($0, $1, $2, $3) },
+        gatherRows: { TensorKernelsBaseline.gatherRows($0, $1, $2, $3, $4, $5) },
+        scatterAddRows: { TensorKernelsBaseline.scatterAddRows($0, $1, $2, $3, $4, $5) },
+        padPhaseSplitPlane: { TensorKernelsBaseline.padPhaseSplitPlane($0, h: $1, w: $2, padTop: $3, padLeft: $4, stride: $5,
+                                                              phaseWidth: $6, rows: $7, $8) },
         adamW: { TensorKernelsBaseline.adamWUpdate($0, $1, $2, $3, $4, learningRate: $5, weightDecay: $6, beta1: $7, beta2: $8,
                                            correction1: $9, correction2: $10, epsilon: $11) },
         gemmNT: { TensorKernelsBaseline.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },

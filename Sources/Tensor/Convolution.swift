@@ -222,34 +222,10 @@ public enum Convolution {
 
         /// Writes image `src` (`[Cin, H, W]`) into `dst` (`count` floats) in this layout.
         func prepare(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>) {
-            let s = g.strideWidth, h = g.inHeight, w = g.inWidth, ph = g.paddingHeight, pw = g.paddingWidth
-            let rows = plane / row
-            // Phase r holds padded columns X = q·s + r, i.e. input columns q·s + r − pw: valid for q0 ≤ q < q1.
-            // Worked out once per call: per row, the divisions cost more than copying the row.
-            withUnsafeTemporaryAllocation(of: (q0: Int, q1: Int).self, capacity: s) { ranges in
-                for r in 0..<s {
-                    let q0 = min(phaseWidth, max(0, (pw - r + s - 1) / s))
-                    let last = w - 1 + pw - r  // largest q·s with a valid column
-                    ranges[r] = (q0, last < 0 ? q0 : max(q0, min(phaseWidth, last / s + 1)))
-                }
-                for c in 0..<g.inChannels {
-                    for y in 0..<rows {
-                        let d = dst + c * plane + y * row
-                        let iy = y - ph
-                        if iy < 0 || iy >= h { d.update(repeating: 0, count: row); continue }
-                        let line = src + (c * h + iy) * w
-                        for r in 0..<s {
-                            let dp = d + r * phaseWidth, (q0, q1) = ranges[r]
-                            // The pads are a float or two: plain stores, not a memset call per row.
-                            for q in 0..<q0 { dp[q] = 0 }
-                            let first = line + (q0 * s + r - pw)
-                            if s == 1 { copyShort(first, dp + q0, q1 - q0) }
-                            else if s == 2 { gatherEven(first, dp + q0, q1 - q0) }
-                            else { for q in q0..<q1 { dp[q] = first[(q - q0) * s] } }
-                            for q in q1..<phaseWidth { dp[q] = 0 }
-                        }
-                    }
-                }
+            let kernels = KernelSet.current, h = g.inHeight, w = g.inWidth
+            for c in 0..<g.inChannels {
+                kernels.padPhaseSplitPlane(src + c * h * w, h, w, g.paddingHeight, g.paddingWidth, g.strideWidth,
+                                           phaseWidth, plane / row, dst + c * plane)
             }
             (dst + g.inChannels * plane).update(repeating: 0, count: NR)
         }
@@ -413,21 +389,20 @@ public enum Convolution {
                 offsets.withUnsafeBufferPointer { offs in
                     let src = ip.baseAddress!, dst = op.baseAddress!, off = offs.baseAddress!
                     Parallel.chunks(tiles * groups) { _, items in
-                        // The images this worker's tiles touch, each laid out when first needed (tiles of
-                        // narrow layers span several images).
-                        let firstImage = (items.lowerBound / groups) * tilePanels / panelsPerImage
-                        let lastImage = (min(totalPanels, ((items.upperBound - 1) / groups + 1) * tilePanels) - 1) / panelsPerImage
-                        let imageCount = lastImage - firstImage + 1
-                        let images = UnsafeMutablePointer<Float>.allocate(capacity: imageCount * layout.count)
-                        let ready = UnsafeMutablePointer<Bool>.allocate(capacity: imageCount)
-                        ready.initialize(repeating: false, count: imageCount)
+                        // Laid-out images in a ring of slots, each image laid out when its first tile needs it
+                        // (tiles go through the images in order; a tile of a narrow layer spans several).
+                        // A few slots rather than one per image keep the layout in cache until it is read.
+                        let slots = (tilePanels + panelsPerImage - 1) / panelsPerImage + 1
+                        let images = UnsafeMutablePointer<Float>.allocate(capacity: slots * layout.count)
+                        let held = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+                        held.initialize(repeating: -1, count: slots)
                         let kcMax = min(KC, K)
                         let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tilePanels * kcMax * NR)
                         let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
                         let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
                         let sources = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: tilePanels)
                         defer {
-                            images.deallocate(); ready.deallocate(); bBuf.deallocate(); cPtrs.deallocate()
+                            images.deallocate(); held.deallocate(); bBuf.deallocate(); cPtrs.deallocate()
                             cCols.deallocate(); sources.deallocate()
                         }
                         for item in items {
@@ -440,10 +415,10 @@ public enum Convolution {
                                 let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
                                 cPtrs[j] = dst + img * cout * ohw + m0 * ohw + pp * NR
                                 cCols[j] = min(NR, ohw - pp * NR)
-                                let slot = images + (img - firstImage) * layout.count
-                                if !ready[img - firstImage] {
+                                let slot = images + (img % slots) * layout.count
+                                if held[img % slots] != img {
                                     layout.prepare(src + img * inPlane, g, into: slot)
-                                    ready[img - firstImage] = true
+                                    held[img % slots] = img
                                 }
                                 sources[j] = UnsafePointer(slot)
                             }
@@ -463,8 +438,7 @@ public enum Convolution {
                                     var p = p0
                                     while p < p0 + cols {
                                         let y = p / ow, x0 = p - y * ow, len = min(ow - x0, p0 + cols - p)
-                                        let from = sources[j] + y * rowStep + x0, to = panel + (p - p0)
-                                        for kk in 0..<kc { copyShort(from + off[k0 + kk], to + kk * NR, len) }
+                                        kernels.gatherRows(sources[j] + y * rowStep + x0, off + k0, kc, len, panel + (p - p0), NR)
                                         p += len
                                     }
                                 }
@@ -644,9 +618,7 @@ public enum Convolution {
                                         let oy = p / ow, ox0 = p - oy * ow, len = min(ow - ox0, end - p)
                                         let src = dcol + j * NR + (p - (pp0 + j) * NR)
                                         let dst = base + oy * rowStep + ox0
-                                        for kk in 0..<rows {
-                                            addShort(src + kk * tp16 * NR, dst + off[row0 + kk], len)
-                                        }
+                                        kernels.scatterAddRows(src, tp16 * NR, off + row0, rows, len, dst)
                                         p += len
                                     }
                                 }

@@ -130,10 +130,94 @@ public func gemmPanels(m: Int, k: Int, nPanels: Int,
     }
 }
 
+// MARK: - Convolution data movement (runs of a padded, phase-split image; see `Convolution.DirectLayout`)
+
+/// `dst[j] = src[j]` for `j < n`; the runs are short (4–130 floats), where a `memmove` call costs more.
+@inline(__always)
+func copyRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 8 <= n { store8(load8(src + j), dst + j); j += 8 }
+    if j + 4 <= n {
+        UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+        j += 4
+    }
+    while j < n { dst[j] = src[j]; j += 1 }
+}
+
+/// `dst[j] += src[j]` for `j < n` (one IEEE addition per element, as the scalar loop).
+@inline(__always)
+func addRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 8 <= n { store8(load8(dst + j) + load8(src + j), dst + j); j += 8 }
+    while j < n { dst[j] += src[j]; j += 1 }
+}
+
+/// `dst[j] = src[2 j]` for `j < n`, never reading past `src[2 (n − 1)]`.
+@inline(__always)
+func copyEvenRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 9 <= n { store8(load16(src + 2 * j).evenHalf, dst + j); j += 8 }
+    if n >= 9 && j < n {
+        // The last eight: odd lanes of the 16 floats ending at src[2 (n − 1)] (overlapping the loop's output).
+        store8(load16(src + 2 * (n - 8) - 1).oddHalf, dst + n - 8)
+        return
+    }
+    while j < n { dst[j] = src[2 * j]; j += 1 }
+}
+
 /// Packs one GEMM B panel from rows found at fixed offsets: `dst[16 p ..< 16 p + 16] = src[offsets[p] ..< offsets[p] + 16]`
 /// for `p < count` (a convolution input in `Convolution.DirectLayout`, whose im2col rows are such runs).
 public func gatherRows16(_ src: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
     for p in 0..<count { store16(load16(src + offsets[p]), dst + 16 * p) }
+}
+
+/// `dst[p · dstStride ..< + len] = src[offsets[p] ..< + len]` for `p < count`.
+public func gatherRows(_ src: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, _ count: Int, _ len: Int,
+                       _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int) {
+    for p in 0..<count { copyRun(src + offsets[p], dst + p * dstStride, len) }
+}
+
+/// `dst[offsets[p] ..< + len] += src[p · srcStride ..< + len]` for `p < count`, in that order.
+public func scatterAddRows(_ src: UnsafePointer<Float>, _ srcStride: Int, _ offsets: UnsafePointer<Int>, _ count: Int, _ len: Int,
+                           _ dst: UnsafeMutablePointer<Float>) {
+    for p in 0..<count { addRun(src + p * srcStride, dst + offsets[p], len) }
+}
+
+/// Writes `rows` padded rows of one plane in the phase-split layout: padded row `y` reads input row `y − padTop`
+/// of `src` (`[h][w]`; zeros outside), and its phase `r` (at `r · phaseWidth`) holds padded columns
+/// `q · stride + r`, i.e. input columns `q · stride + r − padLeft`, zero outside `0 ..< w`.
+public func padPhaseSplitPlane(_ src: UnsafePointer<Float>, h: Int, w: Int, padTop: Int, padLeft: Int, stride s: Int,
+                               phaseWidth: Int, rows: Int, _ dst: UnsafeMutablePointer<Float>) {
+    let row = s * phaseWidth
+    // Valid q of phase r: 0 ≤ q·s + r − padLeft < w (worked out per row, the divisions cost more than short rows).
+    @inline(__always) func validRange(_ r: Int) -> (Int, Int) {
+        let q0 = min(phaseWidth, max(0, (padLeft - r + s - 1) / s))
+        let last = w - 1 + padLeft - r
+        return (q0, last < 0 ? q0 : max(q0, min(phaseWidth, last / s + 1)))
+    }
+    let range0 = validRange(0), range1 = s > 1 ? validRange(1) : range0
+    for y in 0..<rows {
+        let d = dst + y * row, iy = y - padTop
+        if iy < 0 || iy >= h {
+            var j = 0
+            while j + 8 <= row { store8(SIMD8(), d + j); j += 8 }
+            while j < row { d[j] = 0; j += 1 }
+            continue
+        }
+        let line = src + iy * w
+        for r in 0..<s {
+            let (q0, q1) = r == 0 ? range0 : r == 1 ? range1 : validRange(r)
+            let dp = d + r * phaseWidth
+            var q = 0
+            while q < q0 { dp[q] = 0; q += 1 }
+            let first = line + (q0 * s + r - padLeft)
+            if s == 1 { copyRun(first, dp + q0, q1 - q0) }
+            else if s == 2 { copyEvenRun(first, dp + q0, q1 - q0) }
+            else { for q in q0..<q1 { dp[q] = first[(q - q0) * s] } }
+            q = q1
+            while q < phaseWidth { dp[q] = 0; q += 1 }
+        }
+    }
 }
 
 /// `C[i, j] (+)= Σ_p A[i, p] · B[j, p]` with both operands row-major along the reduction
