@@ -678,13 +678,20 @@ public enum Convolution {
                         defer { dTile.deallocate(); colTile.deallocate() }
                         for tile in tileRange {
                             let q0 = tile * T, q1 = min(totalPixels, q0 + T), tileLen = q1 - q0
-                            // dOut tile [rows][tp] gathered across image boundaries.
-                            var q = q0
-                            while q < q1 {
-                                let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
-                                let s = gsrc + img * cout * ohw + p
-                                for r in 0..<rows { (dTile + r * T + (q - q0)).update(from: s + (m0 + r) * ohw, count: len) }
-                                q += len
+                            // dOut tile [rows][tp]: read in place when it lies in one image, else gathered
+                            // across image boundaries (same values either way).
+                            var aTile = UnsafePointer(dTile), lda = T
+                            if q0 / ohw == (q1 - 1) / ohw {
+                                let img = q0 / ohw
+                                aTile = gsrc + img * cout * ohw + m0 * ohw + (q0 - img * ohw); lda = ohw
+                            } else {
+                                var q = q0
+                                while q < q1 {
+                                    let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
+                                    let s = gsrc + img * cout * ohw + p
+                                    for r in 0..<rows { (dTile + r * T + (q - q0)).update(from: s + (m0 + r) * ohw, count: len) }
+                                    q += len
+                                }
                             }
                             var k0 = 0
                             while k0 < K {
@@ -696,7 +703,7 @@ public enum Convolution {
                                            p0: p, count: len, k0: k0, kc: kc, dst: colTile + (q - q0), dstStride: T)
                                     q += len
                                 }
-                                kernels.gemmNT(rows, kc, tileLen, dTile, T, colTile, T, dW + k0, K, true)
+                                kernels.gemmNT(rows, kc, tileLen, aTile, lda, colTile, T, dW + k0, K, true)
                                 k0 += kc
                             }
                         }
