@@ -36,8 +36,8 @@ public enum Convolution {
     /// Pixel panels per forward work tile (8 x 16 = 128 output pixels).
     static let tilePanels = 8
     static let KC = 256
-    /// Tests only: run forward convolutions through im2col and input gradients through col2im, the
-    /// references for `forwardPadded` and `backwardInputPadded`.
+    /// Tests only: run convolutions through im2col (forward, weight gradient) and col2im (input gradient),
+    /// the references for the padded-layout paths (`DirectLayout`).
     @TaskLocal static var forceIm2col = false
 
     /// Per im2col row k: offset of its input plane, and its kernel tap (ky, kx).
@@ -650,11 +650,16 @@ public enum Convolution {
         gradOutput.checkShape(g.outputShape, "Convolution.backwardWeight gradOutput")
         input.checkShape(g.inputShape, "Convolution.backwardWeight input")
         gradient.checkShape(g.weightShape, "Convolution.backwardWeight gradient")
-        let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
+        let K = g.reduction, cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
         let T = 256, KCW = 64
         let totalPixels = g.batch * ohw
         let tiles = (totalPixels + T - 1) / T
         let table = RowTable(g)
+        // im2col rows come from the padded layout (`DirectLayout`) unless tests ask for the im2col reference.
+        let padded = !forceIm2col
+        let layout = DirectLayout(g)
+        let offsets = layout.offsets(g)
+        let rowStep = g.strideHeight * layout.row
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
         // Output-channel groups in whole 4-row tiles of the dot kernel.
@@ -669,15 +674,28 @@ public enum Convolution {
                 table.planeOffset.withUnsafeBufferPointer { tp in
                 table.ky.withUnsafeBufferPointer { tky in
                 table.kx.withUnsafeBufferPointer { tkx in
+                offsets.withUnsafeBufferPointer { offs in
                     let gsrc = gp.baseAddress!, isrc = ip.baseAddress!, dst = dp.baseAddress!
+                    let off = offs.baseAddress!
                     /// Adds tiles `tileRange` for output channels `m0..<m1` into `dW` (row stride K, starting at row m0).
                     func accumulate(tiles tileRange: Range<Int>, rows m0: Int, _ m1: Int, into dW: UnsafeMutablePointer<Float>) {
                         let rows = m1 - m0
                         let dTile = UnsafeMutablePointer<Float>.allocate(capacity: rows * T)
                         let colTile = UnsafeMutablePointer<Float>.allocate(capacity: KCW * T)
-                        defer { dTile.deallocate(); colTile.deallocate() }
+                        // Laid-out images (as in `forwardPadded`) in a ring of slots covering one tile's images.
+                        let slots = padded ? (T + ohw - 1) / ohw + 1 : 0
+                        let images = UnsafeMutablePointer<Float>.allocate(capacity: max(1, slots * layout.count))
+                        let held = UnsafeMutablePointer<Int>.allocate(capacity: max(1, slots))
+                        held.initialize(repeating: -1, count: max(1, slots))
+                        defer { dTile.deallocate(); colTile.deallocate(); images.deallocate(); held.deallocate() }
                         for tile in tileRange {
                             let q0 = tile * T, q1 = min(totalPixels, q0 + T), tileLen = q1 - q0
+                            if padded {
+                                for img in (q0 / ohw)...((q1 - 1) / ohw) where held[img % slots] != img {
+                                    layout.prepare(isrc + img * inPlane, g, into: images + (img % slots) * layout.count)
+                                    held[img % slots] = img
+                                }
+                            }
                             // dOut tile [rows][tp]: read in place when it lies in one image, else gathered
                             // across image boundaries (same values either way).
                             var aTile = UnsafePointer(dTile), lda = T
@@ -698,7 +716,16 @@ public enum Convolution {
                                 let kc = min(KCW, K - k0)
                                 var q = q0
                                 while q < q1 {
-                                    let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
+                                    let img = q / ohw, p = q - img * ohw
+                                    if padded {
+                                        // One output-row segment: a run of the laid-out image per im2col row.
+                                        let oy = p / ow, ox0 = p - oy * ow, len = min(ow - ox0, q1 - q)
+                                        kernels.gatherRows(images + (img % slots) * layout.count + oy * rowStep + ox0, off + k0, kc, len,
+                                                           colTile + (q - q0), T)
+                                        q += len
+                                        continue
+                                    }
+                                    let len = min(ohw - p, q1 - q)
                                     im2col(isrc + img * inPlane, g, tp.baseAddress!, tky.baseAddress!, tkx.baseAddress!,
                                            p0: p, count: len, k0: k0, kc: kc, dst: colTile + (q - q0), dstStride: T)
                                     q += len
@@ -736,7 +763,7 @@ public enum Convolution {
                             }
                         }
                     }
-                }}}}
+                }}}}}
             }
         }
     }

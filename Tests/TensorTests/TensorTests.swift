@@ -269,7 +269,7 @@ import Foundation
     }
 }
 
-/// `Convolution.forwardPadded` and `backwardInputPadded` (`DirectLayout`) against the im2col/col2im path.
+/// The padded-layout paths (`DirectLayout`: forward, input and weight gradients) against im2col/col2im.
 @Suite struct PaddedLayoutConvolutionTests {
     /// Wide and narrow layers, strides 1–3, kernels 1–5, asymmetric padding, partial last panels.
     static let cases: [(cin: Int, cout: Int, h: Int, w: Int, kh: Int, kw: Int, s: Int, ph: Int, pw: Int, n: Int)] = [
@@ -277,7 +277,7 @@ import Foundation
         (2, 9, 9, 95, 5, 5, 3, 2, 2, 2), (6, 8, 7, 63, 1, 1, 2, 0, 0, 2), (3, 6, 10, 60, 3, 5, 1, 0, 2, 1),
         (16, 40, 4, 4, 3, 3, 1, 1, 1, 1), (12, 30, 8, 8, 3, 3, 2, 1, 1, 3), (8, 20, 9, 7, 3, 3, 1, 1, 1, 2),
         (2, 13, 7, 5, 3, 2, 2, 0, 1, 2), (20, 27, 5, 5, 3, 3, 1, 1, 1, 5), (40, 30, 16, 16, 3, 3, 1, 1, 1, 2),
-        (32, 20, 8, 8, 3, 3, 2, 1, 1, 3),
+        (32, 20, 8, 8, 3, 3, 2, 1, 1, 3), (3, 10, 40, 36, 3, 3, 2, 1, 1, 3),
     ]
 
     func geometry(_ index: Int) -> ConvGeometry {
@@ -303,6 +303,23 @@ import Foundation
             }
             #expect(padded == im2col, "\(threads) threads")
             #expect(maxRelativeError(padded.scalars, ref.scalars) < 1e-5, "\(threads) threads")
+        }}
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func paddedWeightGradientMatchesIm2colBitForBit(_ index: Int) {
+        let geo = geometry(index)
+        var g = SeededGenerator(seed: UInt64(500 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
+        let start = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            var padded = start, im2col = start
+            Convolution.accumulateWeightGradient(&padded, gradOutput: dy, input: x, geometry: geo)
+            Convolution.$forceIm2col.withValue(true) {
+                Convolution.accumulateWeightGradient(&im2col, gradOutput: dy, input: x, geometry: geo)
+            }
+            #expect(padded == im2col, "\(threads) threads")
         }}
     }
 
