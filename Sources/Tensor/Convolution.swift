@@ -207,8 +207,7 @@ public enum Convolution {
             phaseWidth = (g.inWidth + 2 * g.paddingWidth + s - 1) / s
             row = s * phaseWidth
             plane = (g.inHeight + 2 * g.paddingHeight) * row
-            // A partial last panel of a row reads up to NR floats past its row: slack at the end.
-            count = g.inChannels * plane + NR
+            count = g.inChannels * plane
         }
 
         /// Offset of im2col row k = (c, ky, kx) from the read position of its panel.
@@ -227,7 +226,6 @@ public enum Convolution {
                 kernels.padPhaseSplitPlane(src + c * h * w, h, w, g.paddingHeight, g.paddingWidth, g.strideWidth,
                                            phaseWidth, plane / row, dst + c * plane)
             }
-            (dst + g.inChannels * plane).update(repeating: 0, count: NR)
         }
 
         /// Copies the unpadded pixels of `channels` planes from `src` (this layout, starting at the first of
@@ -577,7 +575,7 @@ public enum Convolution {
                         let tp16 = max(1, min(tilePanels, 4096 / max(1, maxRows)))
                         let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tp16 * cout * NR)
                         let dcol = UnsafeMutablePointer<Float>.allocate(capacity: (maxRows + MR) * tp16 * NR)
-                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: maxChannels * layout.plane + NR)
+                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: maxChannels * layout.plane)
                         let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tp16)
                         let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tp16)
                         defer {
