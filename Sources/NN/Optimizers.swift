@@ -67,12 +67,10 @@ public final class AdamW: Optimizer {
                     let w = wp.baseAddress!, g = gp.baseAddress!, mb = mp.baseAddress!, vb = vp.baseAddress!
                     // Elementwise, so splitting across workers does not change any result.
                     Parallel.chunks(wp.count, minimumPerWorker: 1 << 14) { _, r in
-                        for j in r {
-                            w[j] -= lr * wd * w[j]
-                            mb[j] = b1 * mb[j] + (1 - b1) * g[j]
-                            vb[j] = b2 * vb[j] + (1 - b2) * g[j] * g[j]
-                            w[j] -= lr * (mb[j] / c1) / ((vb[j] / c2).squareRoot() + eps)
-                        }
+                        let j = r.lowerBound
+                        Elementwise.adamWUpdate(w + j, gradient: g + j, firstMoment: mb + j, secondMoment: vb + j, count: r.count,
+                                                learningRate: lr, weightDecay: wd, beta1: b1, beta2: b2,
+                                                correction1: c1, correction2: c2, epsilon: eps)
                     }
                 }}
             }}

@@ -48,6 +48,12 @@ public enum CPUFeatures {
 struct KernelSet: Sendable {
     let gemmPanels: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
                                UnsafePointer<UnsafeMutablePointer<Float>>, UnsafePointer<Int>, Int, Bool) -> Void
+    let gatherRows16: @Sendable (UnsafePointer<Float>, UnsafePointer<Int>, Int, UnsafeMutablePointer<Float>) -> Void
+    let gatherRows: @Sendable (UnsafePointer<Float>, UnsafePointer<Int>, Int, Int, UnsafeMutablePointer<Float>, Int) -> Void
+    let scatterAddRows: @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Int>, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    let padPhaseSplitPlane: @Sendable (UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    let adamW: @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                          Int, Float, Float, Float, Float, Float, Float, Float) -> Void
     let gemmNT: @Sendable (Int, Int, Int, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
                            UnsafeMutablePointer<Float>, Int, Bool) -> Void
     let exp: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
@@ -63,6 +69,13 @@ struct KernelSet: Sendable {
     static let avx2 = KernelSet(
         gemmPanels: { TensorKernelsAVX2.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
                                                    bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
+        gatherRows16: { TensorKernelsAVX2.gatherRows16($0, $1, $2, $3) },
+        gatherRows: { TensorKernelsAVX2.gatherRows($0, $1, $2, $3, $4, $5) },
+        scatterAddRows: { TensorKernelsAVX2.scatterAddRows($0, $1, $2, $3, $4, $5) },
+        padPhaseSplitPlane: { TensorKernelsAVX2.padPhaseSplitPlane($0, h: $1, w: $2, padTop: $3, padLeft: $4, stride: $5,
+                                                              phaseWidth: $6, rows: $7, $8) },
+        adamW: { TensorKernelsAVX2.adamWUpdate($0, $1, $2, $3, $4, learningRate: $5, weightDecay: $6, beta1: $7, beta2: $8,
+                                           correction1: $9, correction2: $10, epsilon: $11) },
         gemmNT: { TensorKernelsAVX2.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
         exp: { TensorKernelsAVX2.expArray($0, $1, $2) },
         siluForward: { TensorKernelsAVX2.siluForward($0, $1, $2) },
@@ -77,6 +90,13 @@ struct KernelSet: Sendable {
     static let baseline = KernelSet(
         gemmPanels: { TensorKernelsBaseline.gemmPanels(m: $0, k: $1, nPanels: $2, a: $3, aPanelStride: $4, b: $5,
                                                        bPanelStride: $6, cPanels: $7, cCols: $8, ldc: $9, accumulate: $10) },
+        gatherRows16: { TensorKernelsBaseline.gatherRows16($0, $1, $2, $3) },
+        gatherRows: { TensorKernelsBaseline.gatherRows($0, $1, $2, $3, $4, $5) },
+        scatterAddRows: { TensorKernelsBaseline.scatterAddRows($0, $1, $2, $3, $4, $5) },
+        padPhaseSplitPlane: { TensorKernelsBaseline.padPhaseSplitPlane($0, h: $1, w: $2, padTop: $3, padLeft: $4, stride: $5,
+                                                              phaseWidth: $6, rows: $7, $8) },
+        adamW: { TensorKernelsBaseline.adamWUpdate($0, $1, $2, $3, $4, learningRate: $5, weightDecay: $6, beta1: $7, beta2: $8,
+                                           correction1: $9, correction2: $10, epsilon: $11) },
         gemmNT: { TensorKernelsBaseline.gemmNT(m: $0, n: $1, p: $2, a: $3, lda: $4, b: $5, ldb: $6, c: $7, ldc: $8, accumulate: $9) },
         exp: { TensorKernelsBaseline.expArray($0, $1, $2) },
         siluForward: { TensorKernelsBaseline.siluForward($0, $1, $2) },
@@ -88,8 +108,35 @@ struct KernelSet: Sendable {
         batchNormBackwardApply: { TensorKernelsBaseline.batchNormBackwardApply($0, $1, $2, k: $3, meanGrad: $4, meanGradXhat: $5,
                                                                           mean: $6, invStd: $7) })
 
-    /// The table in use.
-    static let current: KernelSet = CPUFeatures.usesAVX2 ? .avx2 : .baseline
+    /// The table in use. Choosing it also tunes the allocator once (`AllocatorTuning`).
+    static let current: KernelSet = {
+        AllocatorTuning.apply()
+        return CPUFeatures.usesAVX2 ? .avx2 : .baseline
+    }()
+}
+
+/// Keeps glibc malloc from handing tensor memory back to the kernel between operations.
+///
+/// Every layer allocates its output (megabytes at batch 8 and up). By default glibc serves such blocks
+/// with `mmap` until its adaptive threshold catches up, and trims the heap top once more than twice that
+/// threshold is free, so the same pages are unmapped and faulted in again (zero-filled) on every call:
+/// about 3 % of a training step in `perf`. Raising both limits keeps freed blocks in the heap for reuse;
+/// the process keeps its peak footprint instead of returning it. Blocks above 32 MB (the glibc maximum
+/// for the mmap threshold) are still mapped per call.
+enum AllocatorTuning {
+    static func apply() { _ = once }
+
+    private static let once: Void = {
+        #if os(Linux)
+        // `mallopt` is declared in <malloc.h>, which the Glibc module does not import; the option
+        // numbers are glibc's M_TRIM_THRESHOLD (-1) and M_MMAP_THRESHOLD (-3).
+        guard let symbol = dlsym(nil, "mallopt") else { return }
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+        _ = mallopt(-3, 32 << 20)
+        _ = mallopt(-1, 1 << 30)
+        #endif
+    }()
 }
 
 /// Register tile of the GEMM micro-kernel (must match `gemmMR`/`gemmNR` of the kernel modules).

@@ -36,6 +36,9 @@ public enum Convolution {
     /// Pixel panels per forward work tile (8 x 16 = 128 output pixels).
     static let tilePanels = 8
     static let KC = 256
+    /// Tests only: run convolutions through im2col (forward, weight gradient) and col2im (input gradient),
+    /// the references for the padded-layout paths (`DirectLayout`).
+    @TaskLocal static var forceIm2col = false
 
     /// Per im2col row k: offset of its input plane, and its kernel tap (ky, kx).
     struct RowTable {
@@ -97,6 +100,10 @@ public enum Convolution {
         while j + 8 <= n {
             UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
             j += 8
+        }
+        if j + 4 <= n {
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+            j += 4
         }
         while j < n { dst[j] = src[j]; j += 1 }
     }
@@ -187,6 +194,68 @@ public enum Convolution {
         }
     }
 
+    /// A convolution input laid out so that every im2col row segment is a plain run of memory: zero-padded,
+    /// and each padded row split into `s = strideWidth` column phases, so that the pixels one kernel tap
+    /// reads along an output row (columns `s·ox + kx`) are contiguous. Packing GEMM panels from it is a
+    /// copy per row segment from a fixed offset (no padding tests), and input gradients scatter-add into it.
+    /// Padded element (c, Y, X) sits at `c·plane + Y·row + (X mod s)·phaseWidth + X / s`.
+    struct DirectLayout {
+        let phaseWidth: Int, row: Int, plane: Int, count: Int
+
+        init(_ g: ConvGeometry) {
+            let s = g.strideWidth
+            phaseWidth = (g.inWidth + 2 * g.paddingWidth + s - 1) / s
+            row = s * phaseWidth
+            plane = (g.inHeight + 2 * g.paddingHeight) * row
+            count = g.inChannels * plane
+        }
+
+        /// Offset of im2col row k = (c, ky, kx) from the read position of its panel.
+        func offsets(_ g: ConvGeometry) -> [Int] {
+            let s = g.strideWidth, khw = g.kernelHeight * g.kernelWidth
+            return (0..<g.reduction).map { k in
+                let c = k / khw, ky = (k % khw) / g.kernelWidth, kx = k % g.kernelWidth
+                return c * plane + ky * row + (kx % s) * phaseWidth + kx / s
+            }
+        }
+
+        /// Writes image `src` (`[Cin, H, W]`) into `dst` (`count` floats) in this layout.
+        func prepare(_ src: UnsafePointer<Float>, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>) {
+            let kernels = KernelSet.current, h = g.inHeight, w = g.inWidth
+            for c in 0..<g.inChannels {
+                kernels.padPhaseSplitPlane(src + c * h * w, h, w, g.paddingHeight, g.paddingWidth, g.strideWidth,
+                                           phaseWidth, plane / row, dst + c * plane)
+            }
+        }
+
+        /// Copies the unpadded pixels of `channels` planes from `src` (this layout, starting at the first of
+        /// those planes) into image rows `dst` (`[channels, H, W]`): the inverse of `prepare` on them.
+        func extract(_ src: UnsafePointer<Float>, channels: Int, _ g: ConvGeometry, into dst: UnsafeMutablePointer<Float>) {
+            let s = g.strideWidth, h = g.inHeight, w = g.inWidth, ph = g.paddingHeight, pw = g.paddingWidth
+            for c in 0..<channels {
+                for iy in 0..<h {
+                    let line = src + c * plane + (iy + ph) * row, d = dst + (c * h + iy) * w
+                    if s == 1 { copyShort(line + pw, d, w); continue }
+                    if s == 2 {
+                        // Input column ix is padded column X = ix + pw: phase X mod 2, index X / 2.
+                        let even = line + (pw % 2) * phaseWidth + pw / 2, odd = line + ((pw + 1) % 2) * phaseWidth + (pw + 1) / 2
+                        var j = 0
+                        while j + 16 <= w {
+                            var v = SIMD16<Float>()
+                            v.evenHalf = UnsafeRawPointer(even + j / 2).loadUnaligned(as: SIMD8<Float>.self)
+                            v.oddHalf = UnsafeRawPointer(odd + j / 2).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(d + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                            j += 16
+                        }
+                        while j < w { d[j] = j % 2 == 0 ? even[j / 2] : odd[j / 2]; j += 1 }
+                        continue
+                    }
+                    for ix in 0..<w { let x = ix + pw; d[ix] = line[(x % s) * phaseWidth + x / s] }
+                }
+            }
+        }
+    }
+
     /// Number of output-row groups per work item so that `items` equal work items split evenly over the
     /// workers: 1 when they already do (or with one worker), else `threadCount` groups of whole 6-row panels
     /// (small batches leave deep layers with only a tile or two of pixels).
@@ -224,6 +293,7 @@ public enum Convolution {
         input.checkShape(g.inputShape, "Convolution.forward input")
         packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
         if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
+        if !forceIm2col { return forwardPadded(input: input, packed: packedWeight.panels, bias: bias, geometry: g) }
         let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let panelsPerImage = (ohw + NR - 1) / NR
         let totalPanels = g.batch * panelsPerImage
@@ -272,19 +342,112 @@ public enum Convolution {
                                                    cPtrs, cCols, ohw, k0 > 0)
                                 k0 += kc
                             }
-                            if let bias {
-                                bias.withUnsafeBufferPointer { bp in
-                                    for j in 0..<np {
-                                        for r in 0..<m {
-                                            let row = cPtrs[j] + r * ohw, b = bp[m0 + r]
-                                            for t in 0..<cCols[j] { row[t] += b }
-                                        }
-                                    }
-                                }
-                            }
+                            if let bias { addBias(bias, rows: m0..<(m0 + m), np, cPtrs, cCols, ldc: ohw) }
                         }
                     }
                 }}}
+            }
+        }
+        return out
+    }
+
+    /// Adds `bias[r]` to rows `rows` of the output panels of one work item.
+    @inline(__always)
+    static func addBias(_ bias: Tensor, rows: Range<Int>, _ np: Int, _ cPtrs: UnsafePointer<UnsafeMutablePointer<Float>>,
+                        _ cCols: UnsafePointer<Int>, ldc: Int) {
+        bias.withUnsafeBufferPointer { bp in
+            for j in 0..<np {
+                for r in rows {
+                    let row = cPtrs[j] + (r - rows.lowerBound) * ldc, b = bp[r]
+                    for t in 0..<cCols[j] { row[t] += b }
+                }
+            }
+        }
+    }
+
+    /// `forward` with the B panels packed from a padded, phase-split copy of each image (`DirectLayout`)
+    /// instead of straight from the image: every im2col row segment is then a plain copy from a fixed
+    /// offset, with no padding tests. Same work items, panels, k blocks and GEMM as the im2col path, so the
+    /// output is bit-identical to it.
+    static func forwardPadded(input: Tensor, packed aPacked: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+        let K = g.reduction, cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
+        let layout = DirectLayout(g)
+        let offsets = layout.offsets(g)
+        let panelsPerImage = (ohw + NR - 1) / NR
+        let totalPanels = g.batch * panelsPerImage
+        let tiles = (totalPanels + tilePanels - 1) / tilePanels
+        let rowPanels = (cout + MR - 1) / MR
+        let groups = rowGroups(items: tiles, rowPanels: rowPanels)
+        let kernels = KernelSet.current
+        let inPlane = g.inChannels * g.inHeight * g.inWidth
+        let rowStep = g.strideHeight * layout.row
+        var out = Tensor(uninitializedShape: g.outputShape) { _ in }
+        input.withUnsafeBufferPointer { ip in
+            out.withUnsafeMutableBufferPointer { op in
+                offsets.withUnsafeBufferPointer { offs in
+                    let src = ip.baseAddress!, dst = op.baseAddress!, off = offs.baseAddress!
+                    Parallel.chunks(tiles * groups) { _, items in
+                        // Laid-out images in a ring of slots, each image laid out when its first tile needs it
+                        // (tiles go through the images in order; a tile of a narrow layer spans several).
+                        // A few slots rather than one per image keep the layout in cache until it is read.
+                        let slots = (tilePanels + panelsPerImage - 1) / panelsPerImage + 1
+                        let images = UnsafeMutablePointer<Float>.allocate(capacity: slots * layout.count)
+                        let held = UnsafeMutablePointer<Int>.allocate(capacity: slots)
+                        held.initialize(repeating: -1, count: slots)
+                        let kcMax = min(KC, K)
+                        let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tilePanels * kcMax * NR)
+                        let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
+                        let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
+                        let sources = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: tilePanels)
+                        defer {
+                            images.deallocate(); held.deallocate(); bBuf.deallocate(); cPtrs.deallocate()
+                            cCols.deallocate(); sources.deallocate()
+                        }
+                        for item in items {
+                            let tile = item / groups, grp = item % groups
+                            let rp0 = rowPanels * grp / groups, rp1 = rowPanels * (grp + 1) / groups
+                            let m0 = rp0 * MR, m = min(cout, rp1 * MR) - m0
+                            let g0 = tile * tilePanels, g1 = min(totalPanels, g0 + tilePanels)
+                            let np = g1 - g0
+                            for j in 0..<np {
+                                let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
+                                cPtrs[j] = dst + img * cout * ohw + m0 * ohw + pp * NR
+                                cCols[j] = min(NR, ohw - pp * NR)
+                                let slot = images + (img % slots) * layout.count
+                                if held[img % slots] != img {
+                                    layout.prepare(src + img * inPlane, g, into: slot)
+                                    held[img % slots] = img
+                                }
+                                sources[j] = UnsafePointer(slot)
+                            }
+                            var k0 = 0
+                            while k0 < K {
+                                let kc = min(KC, K - k0)
+                                for j in 0..<np {
+                                    let p0 = ((g0 + j) % panelsPerImage) * NR, cols = cCols[j]
+                                    let panel = bBuf + j * kc * NR
+                                    let oy = p0 / ow, ox0 = p0 - oy * ow
+                                    if cols == NR && ox0 + NR <= ow {
+                                        // One segment: the whole panel lies in one output row.
+                                        kernels.gatherRows16(sources[j] + oy * rowStep + ox0, off + k0, kc, panel)
+                                        continue
+                                    }
+                                    if cols < NR { panel.update(repeating: 0, count: kc * NR) }
+                                    var p = p0
+                                    while p < p0 + cols {
+                                        let y = p / ow, x0 = p - y * ow, len = min(ow - x0, p0 + cols - p)
+                                        kernels.gatherRows(sources[j] + y * rowStep + x0, off + k0, kc, len, panel + (p - p0), NR)
+                                        p += len
+                                    }
+                                }
+                                kernels.gemmPanels(m, kc, np, aPacked + rp0 * K * MR + k0 * MR, K * MR, bBuf, kc * NR,
+                                                   cPtrs, cCols, ohw, k0 > 0)
+                                k0 += kc
+                            }
+                            if let bias { addBias(bias, rows: m0..<(m0 + m), np, cPtrs, cCols, ldc: ohw) }
+                        }
+                    }
+                }
             }
         }
         return out
@@ -302,6 +465,7 @@ public enum Convolution {
     public static func backwardInput(gradOutput: Tensor, packedWeight: PackedConvolutionWeight, geometry g: ConvGeometry) -> Tensor {
         gradOutput.checkShape(g.outputShape, "Convolution.backwardInput gradOutput")
         packedWeight.check(.inputGradient, outChannels: g.outChannels, reduction: g.reduction)
+        if !forceIm2col { return backwardInputPadded(gradOutput: gradOutput, packedWeight: packedWeight, geometry: g) }
         let cout = g.outChannels, ohw = g.outHeight * g.outWidth
         let khw = g.kernelHeight * g.kernelWidth
         let panelsPerImage = (ohw + NR - 1) / NR
@@ -375,6 +539,98 @@ public enum Convolution {
         return dIn
     }
 
+    /// `backwardInput` with the scatter-add done into a padded, phase-split copy of each image's gradient
+    /// (`DirectLayout`), where every im2col row segment lands in contiguous memory with no bounds checks; the
+    /// padding is dropped when the image is copied out. The same additions in the same order as the col2im
+    /// path, so the result is bit-identical to it.
+    static func backwardInputPadded(gradOutput: Tensor, packedWeight: PackedConvolutionWeight, geometry g: ConvGeometry) -> Tensor {
+        let cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
+        let khw = g.kernelHeight * g.kernelWidth
+        let panelsPerImage = (ohw + NR - 1) / NR
+        let layout = DirectLayout(g)
+        let offsets = layout.offsets(g)
+        let rowStep = g.strideHeight * layout.row
+        let kernels = KernelSet.current
+        let inPlane = g.inChannels * g.inHeight * g.inWidth
+        // Channel groups whose im2col rows start on a 6-row panel boundary.
+        var granule = 1
+        while (granule * khw) % MR != 0 { granule += 1 }
+        let groupsWanted = rowGroups(items: g.batch, rowPanels: g.inChannels)
+        var bounds: [Int] = [0]
+        for i in 1..<groupsWanted {
+            let c = min(g.inChannels, (g.inChannels * i / groupsWanted) / granule * granule)
+            if c > bounds.last! { bounds.append(c) }
+        }
+        if g.inChannels > bounds.last! { bounds.append(g.inChannels) }
+        let groups = bounds.count - 1
+        let maxChannels = (0..<groups).map { bounds[$0 + 1] - bounds[$0] }.max()!
+        var dIn = Tensor(uninitializedShape: g.inputShape) { _ in }
+        let aT = packedWeight.panels
+        gradOutput.withUnsafeBufferPointer { gp in
+            dIn.withUnsafeMutableBufferPointer { dp in
+                offsets.withUnsafeBufferPointer { offs in
+                    let gsrc = gp.baseAddress!, ddst = dp.baseAddress!, off = offs.baseAddress!
+                    Parallel.chunks(g.batch * groups) { _, items in
+                        let maxRows = maxChannels * khw
+                        let tp16 = max(1, min(tilePanels, 4096 / max(1, maxRows)))
+                        let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tp16 * cout * NR)
+                        let dcol = UnsafeMutablePointer<Float>.allocate(capacity: (maxRows + MR) * tp16 * NR)
+                        let padded = UnsafeMutablePointer<Float>.allocate(capacity: maxChannels * layout.plane)
+                        let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tp16)
+                        let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tp16)
+                        defer {
+                            bBuf.deallocate(); dcol.deallocate(); padded.deallocate()
+                            cPtrs.deallocate(); cCols.deallocate()
+                        }
+                        for j in 0..<tp16 { cPtrs[j] = dcol + j * NR; cCols[j] = NR }
+                        for item in items {
+                            let img = item / groups, grp = item % groups
+                            let c0 = bounds[grp], channels = bounds[grp + 1] - c0
+                            let row0 = c0 * khw, rows = channels * khw
+                            let gImg = gsrc + img * cout * ohw
+                            padded.update(repeating: 0, count: channels * layout.plane)
+                            // Offsets are relative to channel 0; this group's buffer starts at channel c0.
+                            let base = padded - c0 * layout.plane
+                            var pp0 = 0
+                            while pp0 < panelsPerImage {
+                                let np = min(tp16, panelsPerImage - pp0)
+                                let aPanels = aT + (row0 / MR) * cout * MR
+                                // dOut is copied into panels: read in place, its rows (ohw floats apart, often a
+                                // multiple of 4 KB) fall into the same few L1 sets and the GEMM ran slower.
+                                for j in 0..<np {
+                                    let p0 = (pp0 + j) * NR, cols = min(NR, ohw - p0)
+                                    let panel = bBuf + j * cout * NR
+                                    if cols < NR {
+                                        panel.update(repeating: 0, count: cout * NR)
+                                        for co in 0..<cout { (panel + co * NR).update(from: gImg + co * ohw + p0, count: cols) }
+                                    } else {
+                                        for co in 0..<cout { copyShort(gImg + co * ohw + p0, panel + co * NR, NR) }
+                                    }
+                                }
+                                kernels.gemmPanels(rows, cout, np, aPanels, cout * MR, bBuf, cout * NR, cPtrs, cCols, tp16 * NR, false)
+                                for j in 0..<np {
+                                    // Scatter-add panel j, one output-row segment at a time.
+                                    var p = (pp0 + j) * NR
+                                    let end = min(ohw, p + NR)
+                                    while p < end {
+                                        let oy = p / ow, ox0 = p - oy * ow, len = min(ow - ox0, end - p)
+                                        let src = dcol + j * NR + (p - (pp0 + j) * NR)
+                                        let dst = base + oy * rowStep + ox0
+                                        kernels.scatterAddRows(src, tp16 * NR, off + row0, rows, len, dst)
+                                        p += len
+                                    }
+                                }
+                                pp0 += np
+                            }
+                            layout.extract(padded, channels: channels, g, into: ddst + img * inPlane + c0 * g.inHeight * g.inWidth)
+                        }
+                    }
+                }
+            }
+        }
+        return dIn
+    }
+
     /// Gradient with respect to the weight: `dW [Cout, Cin, KH, KW] = Σ_n dOut_n · col_nᵀ`.
     public static func backwardWeight(gradOutput: Tensor, input: Tensor, geometry g: ConvGeometry) -> Tensor {
         var dW = Tensor(zeros: g.weightShape)
@@ -392,11 +648,16 @@ public enum Convolution {
         gradOutput.checkShape(g.outputShape, "Convolution.backwardWeight gradOutput")
         input.checkShape(g.inputShape, "Convolution.backwardWeight input")
         gradient.checkShape(g.weightShape, "Convolution.backwardWeight gradient")
-        let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
+        let K = g.reduction, cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
         let T = 256, KCW = 64
         let totalPixels = g.batch * ohw
         let tiles = (totalPixels + T - 1) / T
         let table = RowTable(g)
+        // im2col rows come from the padded layout (`DirectLayout`) unless tests ask for the im2col reference.
+        let padded = !forceIm2col
+        let layout = DirectLayout(g)
+        let offsets = layout.offsets(g)
+        let rowStep = g.strideHeight * layout.row
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
         // Output-channel groups in whole 4-row tiles of the dot kernel.
@@ -411,34 +672,63 @@ public enum Convolution {
                 table.planeOffset.withUnsafeBufferPointer { tp in
                 table.ky.withUnsafeBufferPointer { tky in
                 table.kx.withUnsafeBufferPointer { tkx in
+                offsets.withUnsafeBufferPointer { offs in
                     let gsrc = gp.baseAddress!, isrc = ip.baseAddress!, dst = dp.baseAddress!
+                    let off = offs.baseAddress!
                     /// Adds tiles `tileRange` for output channels `m0..<m1` into `dW` (row stride K, starting at row m0).
                     func accumulate(tiles tileRange: Range<Int>, rows m0: Int, _ m1: Int, into dW: UnsafeMutablePointer<Float>) {
                         let rows = m1 - m0
                         let dTile = UnsafeMutablePointer<Float>.allocate(capacity: rows * T)
                         let colTile = UnsafeMutablePointer<Float>.allocate(capacity: KCW * T)
-                        defer { dTile.deallocate(); colTile.deallocate() }
+                        // Laid-out images (as in `forwardPadded`) in a ring of slots covering one tile's images.
+                        let slots = padded ? (T + ohw - 1) / ohw + 1 : 0
+                        let images = UnsafeMutablePointer<Float>.allocate(capacity: max(1, slots * layout.count))
+                        let held = UnsafeMutablePointer<Int>.allocate(capacity: max(1, slots))
+                        held.initialize(repeating: -1, count: max(1, slots))
+                        defer { dTile.deallocate(); colTile.deallocate(); images.deallocate(); held.deallocate() }
                         for tile in tileRange {
                             let q0 = tile * T, q1 = min(totalPixels, q0 + T), tileLen = q1 - q0
-                            // dOut tile [rows][tp] gathered across image boundaries.
-                            var q = q0
-                            while q < q1 {
-                                let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
-                                let s = gsrc + img * cout * ohw + p
-                                for r in 0..<rows { (dTile + r * T + (q - q0)).update(from: s + (m0 + r) * ohw, count: len) }
-                                q += len
+                            if padded {
+                                for img in (q0 / ohw)...((q1 - 1) / ohw) where held[img % slots] != img {
+                                    layout.prepare(isrc + img * inPlane, g, into: images + (img % slots) * layout.count)
+                                    held[img % slots] = img
+                                }
+                            }
+                            // dOut tile [rows][tp]: read in place when it lies in one image, else gathered
+                            // across image boundaries (same values either way).
+                            var aTile = UnsafePointer(dTile), lda = T
+                            if q0 / ohw == (q1 - 1) / ohw {
+                                let img = q0 / ohw
+                                aTile = gsrc + img * cout * ohw + m0 * ohw + (q0 - img * ohw); lda = ohw
+                            } else {
+                                var q = q0
+                                while q < q1 {
+                                    let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
+                                    let s = gsrc + img * cout * ohw + p
+                                    for r in 0..<rows { (dTile + r * T + (q - q0)).update(from: s + (m0 + r) * ohw, count: len) }
+                                    q += len
+                                }
                             }
                             var k0 = 0
                             while k0 < K {
                                 let kc = min(KCW, K - k0)
                                 var q = q0
                                 while q < q1 {
-                                    let img = q / ohw, p = q - img * ohw, len = min(ohw - p, q1 - q)
+                                    let img = q / ohw, p = q - img * ohw
+                                    if padded {
+                                        // One output-row segment: a run of the laid-out image per im2col row.
+                                        let oy = p / ow, ox0 = p - oy * ow, len = min(ow - ox0, q1 - q)
+                                        kernels.gatherRows(images + (img % slots) * layout.count + oy * rowStep + ox0, off + k0, kc, len,
+                                                           colTile + (q - q0), T)
+                                        q += len
+                                        continue
+                                    }
+                                    let len = min(ohw - p, q1 - q)
                                     im2col(isrc + img * inPlane, g, tp.baseAddress!, tky.baseAddress!, tkx.baseAddress!,
                                            p0: p, count: len, k0: k0, kc: kc, dst: colTile + (q - q0), dstStride: T)
                                     q += len
                                 }
-                                kernels.gemmNT(rows, kc, tileLen, dTile, T, colTile, T, dW + k0, K, true)
+                                kernels.gemmNT(rows, kc, tileLen, aTile, lda, colTile, T, dW + k0, K, true)
                                 k0 += kc
                             }
                         }
@@ -471,7 +761,7 @@ public enum Convolution {
                             }
                         }
                     }
-                }}}}
+                }}}}}
             }
         }
     }

@@ -124,4 +124,13 @@ public enum Elementwise {
             }
         }}
     }
+
+    /// One AdamW update of `count` parameters in place (`NN.AdamW`; vectorised, same results as the
+    /// scalar formula): `c1`, `c2` are the bias corrections `1 − βᵗ`.
+    public static func adamWUpdate(_ w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+                                   firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
+                                   count: Int, learningRate: Float, weightDecay: Float, beta1: Float, beta2: Float,
+                                   correction1: Float, correction2: Float, epsilon: Float) {
+        KernelSet.current.adamW(w, g, m, v, count, learningRate, weightDecay, beta1, beta2, correction1, correction2, epsilon)
+    }
 }

@@ -15,15 +15,19 @@ public enum GEMM {
         let panels = (m + MR - 1) / MR
         func pack(_ range: Range<Int>) {
             for ip in range {
-                let d = dst + ip * k * MR
-                for r in 0..<MR {
-                    let i = ip * MR + r
-                    if i < m {
-                        let s = src + i * rowStride
-                        for p in 0..<k { d[p * MR + r] = s[p * colStride] }
-                    } else {
-                        for p in 0..<k { d[p * MR + r] = 0 }
+                let d = dst + ip * k * MR, s = src + ip * MR * rowStride
+                let rows = min(MR, m - ip * MR)
+                if rows < MR { d.update(repeating: 0, count: k * MR) }
+                // Along k outside, so the panel is written in order (and a transposed weight, colStride 1
+                // across rows, is read six contiguous floats at a time).
+                if rows == MR {
+                    for p in 0..<k {
+                        let dp = d + p * MR, sp = s + p * colStride
+                        dp[0] = sp[0]; dp[1] = sp[rowStride]; dp[2] = sp[2 * rowStride]
+                        dp[3] = sp[3 * rowStride]; dp[4] = sp[4 * rowStride]; dp[5] = sp[5 * rowStride]
                     }
+                } else {
+                    for p in 0..<k { for r in 0..<rows { d[p * MR + r] = s[r * rowStride + p * colStride] } }
                 }
             }
         }

@@ -44,6 +44,11 @@ func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
 /// The 6x16 register-tiled micro-kernel: `C[0..<rows, 0..<cols] (+)= Apanel · Bpanel`.
 ///
 /// Layouts: `a` is one packed A panel `[k][6]`, `b` one packed B panel `[k][16]`,
@@ -65,6 +70,14 @@ func microKernel6x16(_ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Flo
         c5 = fma16(c5, SIMD16(repeating: ap[5]), bv)
         ap += 6; bp += 16
     }
+    storeTile6x16(c0, c1, c2, c3, c4, c5, c, ldc, accumulate, rows, cols)
+}
+
+/// Writes (or adds) the 6x16 accumulator tile into `C`, clipped to `rows` x `cols`.
+@inline(__always)
+func storeTile6x16(_ c0: SIMD16<Float>, _ c1: SIMD16<Float>, _ c2: SIMD16<Float>,
+                   _ c3: SIMD16<Float>, _ c4: SIMD16<Float>, _ c5: SIMD16<Float>,
+                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ rows: Int, _ cols: Int) {
     if rows == 6 && cols == 16 {
         if accumulate {
             store16(c0 + load16(c), c)
@@ -113,6 +126,96 @@ public func gemmPanels(m: Int, k: Int, nPanels: Int,
         for ip in 0..<mPanels {
             let rows = min(6, m - ip * 6)
             microKernel6x16(k, a + ip * aPanelStride, bp, cp + ip * 6 * ldc, ldc, accumulate, rows, cols)
+        }
+    }
+}
+
+// MARK: - Convolution data movement (runs of a padded, phase-split image; see `Convolution.DirectLayout`)
+
+/// `dst[j] = src[j]` for `j < n`; the runs are short (4–130 floats), where a `memmove` call costs more.
+@inline(__always)
+func copyRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 8 <= n { store8(load8(src + j), dst + j); j += 8 }
+    if j + 4 <= n {
+        UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+        j += 4
+    }
+    while j < n { dst[j] = src[j]; j += 1 }
+}
+
+/// `dst[j] += src[j]` for `j < n` (one IEEE addition per element, as the scalar loop).
+@inline(__always)
+func addRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 8 <= n { store8(load8(dst + j) + load8(src + j), dst + j); j += 8 }
+    while j < n { dst[j] += src[j]; j += 1 }
+}
+
+/// `dst[j] = src[2 j]` for `j < n`, never reading past `src[2 (n − 1)]`.
+@inline(__always)
+func copyEvenRun(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var j = 0
+    while j + 9 <= n { store8(load16(src + 2 * j).evenHalf, dst + j); j += 8 }
+    if n >= 9 && j < n {
+        // The last eight: odd lanes of the 16 floats ending at src[2 (n − 1)] (overlapping the loop's output).
+        store8(load16(src + 2 * (n - 8) - 1).oddHalf, dst + n - 8)
+        return
+    }
+    while j < n { dst[j] = src[2 * j]; j += 1 }
+}
+
+/// Packs one GEMM B panel from rows found at fixed offsets: `dst[16 p ..< 16 p + 16] = src[offsets[p] ..< offsets[p] + 16]`
+/// for `p < count` (a convolution input in `Convolution.DirectLayout`, whose im2col rows are such runs).
+public func gatherRows16(_ src: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, _ count: Int, _ dst: UnsafeMutablePointer<Float>) {
+    for p in 0..<count { store16(load16(src + offsets[p]), dst + 16 * p) }
+}
+
+/// `dst[p · dstStride ..< + len] = src[offsets[p] ..< + len]` for `p < count`.
+public func gatherRows(_ src: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>, _ count: Int, _ len: Int,
+                       _ dst: UnsafeMutablePointer<Float>, _ dstStride: Int) {
+    for p in 0..<count { copyRun(src + offsets[p], dst + p * dstStride, len) }
+}
+
+/// `dst[offsets[p] ..< + len] += src[p · srcStride ..< + len]` for `p < count`, in that order.
+public func scatterAddRows(_ src: UnsafePointer<Float>, _ srcStride: Int, _ offsets: UnsafePointer<Int>, _ count: Int, _ len: Int,
+                           _ dst: UnsafeMutablePointer<Float>) {
+    for p in 0..<count { addRun(src + p * srcStride, dst + offsets[p], len) }
+}
+
+/// Writes `rows` padded rows of one plane in the phase-split layout: padded row `y` reads input row `y − padTop`
+/// of `src` (`[h][w]`; zeros outside), and its phase `r` (at `r · phaseWidth`) holds padded columns
+/// `q · stride + r`, i.e. input columns `q · stride + r − padLeft`, zero outside `0 ..< w`.
+public func padPhaseSplitPlane(_ src: UnsafePointer<Float>, h: Int, w: Int, padTop: Int, padLeft: Int, stride s: Int,
+                               phaseWidth: Int, rows: Int, _ dst: UnsafeMutablePointer<Float>) {
+    let row = s * phaseWidth
+    // Valid q of phase r: 0 ≤ q·s + r − padLeft < w (worked out per row, the divisions cost more than short rows).
+    @inline(__always) func validRange(_ r: Int) -> (Int, Int) {
+        let q0 = min(phaseWidth, max(0, (padLeft - r + s - 1) / s))
+        let last = w - 1 + padLeft - r
+        return (q0, last < 0 ? q0 : max(q0, min(phaseWidth, last / s + 1)))
+    }
+    let range0 = validRange(0), range1 = s > 1 ? validRange(1) : range0
+    for y in 0..<rows {
+        let d = dst + y * row, iy = y - padTop
+        if iy < 0 || iy >= h {
+            var j = 0
+            while j + 8 <= row { store8(SIMD8(), d + j); j += 8 }
+            while j < row { d[j] = 0; j += 1 }
+            continue
+        }
+        let line = src + iy * w
+        for r in 0..<s {
+            let (q0, q1) = r == 0 ? range0 : r == 1 ? range1 : validRange(r)
+            let dp = d + r * phaseWidth
+            var q = 0
+            while q < q0 { dp[q] = 0; q += 1 }
+            let first = line + (q0 * s + r - padLeft)
+            if s == 1 { copyRun(first, dp + q0, q1 - q0) }
+            else if s == 2 { copyEvenRun(first, dp + q0, q1 - q0) }
+            else { for q in q0..<q1 { dp[q] = first[(q - q0) * s] } }
+            q = q1
+            while q < phaseWidth { dp[q] = 0; q += 1 }
         }
     }
 }
@@ -193,31 +296,40 @@ public func gemmNT(m: Int, n: Int, p: Int,
 
 /// `exp(x)` for 16 lanes: Cody–Waite range reduction and the Cephes degree-6 polynomial
 /// (relative error about 2e-7). Inputs are clamped to [-87.3, 88.7].
+///
+/// Computed as two 8-lane halves (same operations per lane). When this is not inlined, the compiler
+/// splits the 16 lanes into 4-lane (xmm) pieces even in the AVX2 build, so callers must inline it.
 @inline(__always)
-func vexp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
+func vexp(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    SIMD16(lowHalf: vexp8(x.lowHalf), highHalf: vexp8(x.highHalf))
+}
+
+@inline(__always)
+func vexp8(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
     var x = xIn.replacing(with: 88.7, where: xIn .> 88.7)
     x = x.replacing(with: -87.3, where: x .< -87.3)
-    let magic = SIMD16<Float>(repeating: 12582912.0)  // 1.5 * 2^23: adds round to nearest integer
-    let t = fma16(magic, x, SIMD16(repeating: 1.44269504088896341))
+    let magic = SIMD8<Float>(repeating: 12582912.0)  // 1.5 * 2^23: adds round to nearest integer
+    let t = fma8(magic, x, SIMD8(repeating: 1.44269504088896341))
     let n = t - magic
-    var r = fma16(x, n, SIMD16(repeating: -0.693359375))
-    r = fma16(r, n, SIMD16(repeating: 2.12194440e-4))
-    var p = SIMD16<Float>(repeating: 1.9875691500e-4)
-    p = fma16(SIMD16(repeating: 1.3981999507e-3), p, r)
-    p = fma16(SIMD16(repeating: 8.3334519073e-3), p, r)
-    p = fma16(SIMD16(repeating: 4.1665795894e-2), p, r)
-    p = fma16(SIMD16(repeating: 1.6666665459e-1), p, r)
-    p = fma16(SIMD16(repeating: 5.0000001201e-1), p, r)
+    var r = fma8(x, n, SIMD8(repeating: -0.693359375))
+    r = fma8(r, n, SIMD8(repeating: 2.12194440e-4))
+    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+    p = fma8(SIMD8(repeating: 1.3981999507e-3), p, r)
+    p = fma8(SIMD8(repeating: 8.3334519073e-3), p, r)
+    p = fma8(SIMD8(repeating: 4.1665795894e-2), p, r)
+    p = fma8(SIMD8(repeating: 1.6666665459e-1), p, r)
+    p = fma8(SIMD8(repeating: 5.0000001201e-1), p, r)
     let r2 = r * r
-    let e = fma16(r + 1, p, r2)
-    let ti = unsafeBitCast(t, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
-    let scale = unsafeBitCast((ti &+ 127) &<< 23, to: SIMD16<Float>.self)
+    let e = fma8(r + 1, p, r2)
+    let ti = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let scale = unsafeBitCast((ti &+ 127) &<< 23, to: SIMD8<Float>.self)
     return e * scale
 }
 
 @inline(__always)
 func scalarExp(_ x: Float) -> Float {
-    vexp(SIMD16(repeating: x))[0]
+    // Through `vexp8`: a scalar caller of the 16-lane `vexp` kept the compiler from inlining it elsewhere.
+    vexp8(SIMD8(repeating: x))[0]
 }
 
 /// `y[i] = exp(x[i])` for `count` elements.
@@ -270,10 +382,16 @@ public func affineActivation(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointe
                              scale: Float, shift: Float, silu: Bool) {
     var i = 0
     let sc = SIMD16<Float>(repeating: scale), sh = SIMD16<Float>(repeating: shift), one = SIMD16<Float>(repeating: 1)
-    while i + 16 <= count {
-        let z = fma16(sh, load16(x + i), sc)
-        store16(silu ? z / (one + vexp(-z)) : z, y + i)
-        i += 16
+    // Two loops and explicit halves: with a select per vector the compiler called `vexp` out of line
+    // (passing 16 lanes as four xmm halves) instead of inlining it.
+    if silu {
+        while i + 16 <= count {
+            let z = fma16(sh, load16(x + i), sc)
+            store16(z / (one + SIMD16(lowHalf: vexp8(-z.lowHalf), highHalf: vexp8(-z.highHalf))), y + i)
+            i += 16
+        }
+    } else {
+        while i + 16 <= count { store16(fma16(sh, load16(x + i), sc), y + i); i += 16 }
     }
     while i < count {
         let z = x[i] * scale + shift
@@ -343,4 +461,31 @@ public func batchNormBackwardApply(_ x: UnsafePointer<Float>, _ g: UnsafeMutable
         i += 16
     }
     while i < count { g[i] = k * (g[i] - meanGrad - (x[i] - mean) * invStd * meanGradXhat); i += 1 }
+}
+
+/// One AdamW step over `count` parameters (see `NN.AdamW`), eight at a time, with the same operations in
+/// the same order per element as the scalar formula (no fused multiply-adds), so results are identical:
+/// `w −= lr·wd·w;  m = β1 m + (1 − β1) g;  v = β2 v + (1 − β2) g g;  w −= lr (m / c1) / (√(v / c2) + ε)`.
+public func adamWUpdate(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                        _ v: UnsafeMutablePointer<Float>, _ count: Int, learningRate lr: Float, weightDecay wd: Float,
+                        beta1 b1: Float, beta2 b2: Float, correction1 c1: Float, correction2 c2: Float, epsilon eps: Float) {
+    let decay = lr * wd, keep1 = 1 - b1, keep2 = 1 - b2
+    var i = 0
+    while i + 8 <= count {
+        var wv = load8(w + i)
+        let gv = load8(g + i)
+        wv = wv - decay * wv
+        let mv = b1 * load8(m + i) + keep1 * gv
+        let vv = b2 * load8(v + i) + keep2 * gv * gv
+        wv = wv - lr * (mv / c1) / ((vv / c2).squareRoot() + eps)
+        store8(wv, w + i); store8(mv, m + i); store8(vv, v + i)
+        i += 8
+    }
+    while i < count {
+        w[i] -= decay * w[i]
+        m[i] = b1 * m[i] + keep1 * g[i]
+        v[i] = b2 * v[i] + keep2 * g[i] * g[i]
+        w[i] -= lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+        i += 1
+    }
 }

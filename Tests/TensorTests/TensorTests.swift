@@ -268,3 +268,105 @@ import Foundation
         }
     }
 }
+
+/// The padded-layout paths (`DirectLayout`: forward, input and weight gradients) against im2col/col2im.
+@Suite struct PaddedLayoutConvolutionTests {
+    /// Wide and narrow layers, strides 1–3, kernels 1–5, asymmetric padding, partial last panels.
+    static let cases: [(cin: Int, cout: Int, h: Int, w: Int, kh: Int, kw: Int, s: Int, ph: Int, pw: Int, n: Int)] = [
+        (3, 24, 34, 32, 3, 3, 2, 1, 1, 2), (5, 13, 18, 16, 3, 3, 1, 1, 1, 3), (4, 7, 12, 40, 3, 3, 1, 1, 1, 1),
+        (2, 9, 9, 95, 5, 5, 3, 2, 2, 2), (6, 8, 7, 63, 1, 1, 2, 0, 0, 2), (3, 6, 10, 60, 3, 5, 1, 0, 2, 1),
+        (16, 40, 4, 4, 3, 3, 1, 1, 1, 1), (12, 30, 8, 8, 3, 3, 2, 1, 1, 3), (8, 20, 9, 7, 3, 3, 1, 1, 1, 2),
+        (2, 13, 7, 5, 3, 2, 2, 0, 1, 2), (20, 27, 5, 5, 3, 3, 1, 1, 1, 5), (40, 30, 16, 16, 3, 3, 1, 1, 1, 2),
+        (32, 20, 8, 8, 3, 3, 2, 1, 1, 3), (3, 10, 40, 36, 3, 3, 2, 1, 1, 3),
+    ]
+
+    func geometry(_ index: Int) -> ConvGeometry {
+        let c = Self.cases[index]
+        return ConvGeometry(batch: c.n, inChannels: c.cin, inHeight: c.h, inWidth: c.w, outChannels: c.cout,
+                            kernelHeight: c.kh, kernelWidth: c.kw, strideHeight: c.s, strideWidth: c.s,
+                            paddingHeight: c.ph, paddingWidth: c.pw)
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func paddedForwardMatchesIm2colBitForBitAndNaive(_ index: Int) {
+        let geo = geometry(index)
+        var g = SeededGenerator(seed: UInt64(300 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let bias = Tensor.randomNormal(shape: [geo.outChannels], generator: &g)
+        var ref = Reference.conv(x, w, geo)
+        for i in 0..<ref.count { ref.scalars[i] += bias.scalars[(i / (geo.outHeight * geo.outWidth)) % geo.outChannels] }
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            let padded = Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
+            let im2col = Convolution.$forceIm2col.withValue(true) {
+                Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
+            }
+            #expect(padded == im2col, "\(threads) threads")
+            #expect(maxRelativeError(padded.scalars, ref.scalars) < 1e-5, "\(threads) threads")
+        }}
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func paddedWeightGradientMatchesIm2colBitForBit(_ index: Int) {
+        let geo = geometry(index)
+        var g = SeededGenerator(seed: UInt64(500 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
+        let start = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            var padded = start, im2col = start
+            Convolution.accumulateWeightGradient(&padded, gradOutput: dy, input: x, geometry: geo)
+            Convolution.$forceIm2col.withValue(true) {
+                Convolution.accumulateWeightGradient(&im2col, gradOutput: dy, input: x, geometry: geo)
+            }
+            #expect(padded == im2col, "\(threads) threads")
+        }}
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func paddedScatterMatchesCol2imBitForBit(_ index: Int) {
+        let geo = geometry(index)
+        var g = SeededGenerator(seed: UInt64(400 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
+        let lhs = (Convolution.forward(input: x, weight: w, bias: nil, geometry: geo) * dy).sum()
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            let padded = Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
+            let col2im = Convolution.$forceIm2col.withValue(true) {
+                Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
+            }
+            #expect(padded == col2im, "\(threads) threads")
+            // Adjoint check: <conv(x), dy> = <x, convᵀ(dy)>.
+            #expect(abs((x * padded).sum() - lhs) <= 1e-3 * max(1, abs(lhs)), "\(threads) threads")
+        }}
+    }
+}
+
+@Suite struct AdamWKernelTests {
+    /// The vector update gives the scalar formula's bits, in both kernel builds (odd length: vector body and tail).
+    @Test func vectorUpdateMatchesScalarFormula() {
+        var g = SeededGenerator(seed: 11)
+        let n = 37
+        let w0 = (0..<n).map { _ in g.nextNormal() }, grad = (0..<n).map { _ in g.nextNormal() }
+        let m0 = (0..<n).map { _ in 0.1 * g.nextNormal() }, v0 = (0..<n).map { _ in abs(0.1 * g.nextNormal()) }
+        let lr: Float = 1e-3, wd: Float = 0.01, b1: Float = 0.9, b2: Float = 0.999, eps: Float = 1e-8
+        let c1 = 1 - powf(b1, 3), c2 = 1 - powf(b2, 3)
+        var rw = w0, rm = m0, rv = v0
+        for j in 0..<n {
+            rw[j] -= lr * wd * rw[j]
+            rm[j] = b1 * rm[j] + (1 - b1) * grad[j]
+            rv[j] = b2 * rv[j] + (1 - b2) * grad[j] * grad[j]
+            rw[j] -= lr * (rm[j] / c1) / ((rv[j] / c2).squareRoot() + eps)
+        }
+        for kernels in CPUFeatures.usesAVX2 ? [KernelSet.baseline, .avx2] : [.baseline] {
+            var w = w0, m = m0, v = v0
+            w.withUnsafeMutableBufferPointer { wp in m.withUnsafeMutableBufferPointer { mp in v.withUnsafeMutableBufferPointer { vp in
+                grad.withUnsafeBufferPointer { gp in
+                    kernels.adamW(wp.baseAddress!, gp.baseAddress!, mp.baseAddress!, vp.baseAddress!, n, lr, wd, b1, b2, c1, c2, eps)
+                }
+            }}}
+            #expect(w == rw && m == rm && v == rv)
+        }
+    }
+}
