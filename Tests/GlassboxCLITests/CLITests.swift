@@ -123,6 +123,7 @@ struct CLITests {
         #expect(GlassboxCommand.run(["train", "--jpeg-quality", "90-20"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--h264-share", "2"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--dropout", "1"]) == .usage)
+        #expect(GlassboxCommand.run(["bench", "gemm", "--threads", "0"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--weight-decay", "-1"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--boundary-target", "edge"]) == .usage)
     }

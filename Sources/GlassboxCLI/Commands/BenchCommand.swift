@@ -2,7 +2,7 @@ import Foundation
 import Detector
 import VideoIO
 
-/// `glassbox bench decode|nn|faces|ig`: throughput figures, printed, never asserted in tests.
+/// `glassbox bench decode|nn|faces|ig|gemm`: throughput figures, printed, never asserted in tests.
 enum BenchCommand: Command {
     static let name = "bench"
     static let summary = "measure decode (against ffmpeg), face finding, network (for PyTorch comparison) and integrated-gradients speed"
@@ -11,6 +11,7 @@ enum BenchCommand: Command {
            glassbox bench nn [--batches 1,8,32] [--threads N] [--seconds S] [--json]
            glassbox bench faces [FILE] [--frames N] [--rounds N] [--json]
            glassbox bench ig [FILE] [--frames N] [--steps N] [--rounds N] [--weights FILE] [--json]
+           glassbox bench gemm [--threads 1,2] [--seconds S] [--json]
 
     decode  Decodes FILE to RGB with Glassbox's reader and with
             `ffmpeg -v error -i FILE -pix_fmt rgb24 -f rawvideo -y /dev/null`, alternating the two
@@ -22,12 +23,13 @@ enum BenchCommand: Command {
             bench/torch_reference.py prints PyTorch's figures for the same network.
     \(BenchFaces.help)
     \(BenchIG.help)
+    \(BenchGEMM.help)
 
     Use a release build (swift build -c release) for figures worth quoting.
     """
 
     static func run(_ arguments: inout Arguments) throws {
-        guard let mode = arguments.firstPositional else { throw CLIError.usage("say what to measure: decode, nn, faces or ig") }
+        guard let mode = arguments.firstPositional else { throw CLIError.usage("say what to measure: decode, nn, faces, ig or gemm") }
         switch mode {
         case "decode":
             let rounds = try arguments.int("--rounds", default: 3, range: 1...100)
@@ -58,8 +60,10 @@ enum BenchCommand: Command {
             try BenchFaces.run(&arguments)
         case "ig":
             try BenchIG.run(&arguments)
+        case "gemm":
+            try BenchGEMM.run(&arguments)
         default:
-            throw CLIError.usage("unknown benchmark '\(mode)': use decode, nn, faces or ig")
+            throw CLIError.usage("unknown benchmark '\(mode)': use decode, nn, faces, ig or gemm")
         }
     }
 }
