@@ -30,7 +30,7 @@ public final class BatchNorm2D: Layer {
         x.withUnsafeBufferPointer { xp in
             mean.withUnsafeMutableBufferPointer { mp in variance.withUnsafeMutableBufferPointer { vp in
                 let mb = mp.baseAddress!, vb = vp.baseAddress!
-                Parallel.forEach(c) { ch in
+                Parallel.forEach(c, elementsPerItem: n * plane) { ch in
                     var s: Double = 0
                     for i in 0..<n {
                         let p = xp.baseAddress! + (i * c + ch) * plane
@@ -79,12 +79,25 @@ public final class BatchNorm2D: Layer {
         } else {
             mean = runningMean.value.scalars; variance = runningVariance.value.scalars
         }
+        let (invStd, scale, shift) = coefficients(mean: mean, variance: variance)
+        cache.set((input, mean, invStd, scale, shift, training))
+        return (scale, shift)
+    }
+
+    /// `1/σ`, scale and shift of the affine map for these statistics.
+    private func coefficients(mean: [Float], variance: [Float]) -> (invStd: [Float], scale: [Float], shift: [Float]) {
         let invStd = variance.map { 1 / ($0 + epsilon).squareRoot() }
         let g = weight.value.scalars, b = bias.value.scalars
         var scale = [Float](repeating: 0, count: channels), shift = scale
         for c in 0..<channels { scale[c] = g[c] * invStd[c]; shift[c] = b[c] - mean[c] * scale[c] }
-        cache.set((input, mean, invStd, scale, shift, training))
-        return (scale, shift)
+        return (invStd, scale, shift)
+    }
+
+    /// The inference-mode affine map (running statistics), known before the input is: what
+    /// `affine(for:training: false)` returns, without caching anything.
+    func inferenceAffine() -> (scale: [Float], shift: [Float]) {
+        let c = coefficients(mean: runningMean.value.scalars, variance: runningVariance.value.scalars)
+        return (c.scale, c.shift)
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
@@ -160,6 +173,13 @@ public final class ConvNormActivation: Layer {
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        if !training {
+            // Running statistics are known up front: the map runs inside the convolution's work items.
+            let (scale, shift) = bn.inferenceAffine()
+            let (z, y) = conv.forward(input, training: false, epilogue: .init(scale: scale, shift: shift, silu: true))
+            _ = bn.affine(for: z, training: false)   // caches z and the same coefficients for backward
+            return y
+        }
         let z = conv.forward(input, training: training)
         let (scale, shift) = bn.affine(for: z, training: training)
         // Out of place: the batch norm keeps `z` for backward, which recomputes the pre-activation from it.

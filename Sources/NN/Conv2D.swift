@@ -76,6 +76,15 @@ public final class Conv2D: Layer {
         return Convolution.forward(input: input, packedWeight: packedWeight(g, for: .forward), bias: bias?.value, geometry: g)
     }
 
+    /// `forward`, plus a per-channel affine map (and SiLU) of the output computed in the same pass
+    /// (`Convolution.forward(…, epilogue:)`): returns the output (what a following layer caches) and the map.
+    public func forward(_ input: Tensor, training: Bool, epilogue: Convolution.ChannelAffine) -> (output: Tensor, mapped: Tensor) {
+        let g = geometry(for: input.shape)
+        cachedInput.set(input)
+        return Convolution.forward(input: input, packedWeight: packedWeight(g, for: .forward), bias: bias?.value, geometry: g,
+                                   epilogue: epilogue)
+    }
+
     /// `dY [N, Cout, OH, OW] -> dX [N, Cin, H, W]`; adds `dW = Σ dY · colᵀ` and `db = Σ dY`.
     public func backward(_ gradOutput: Tensor) -> Tensor {
         let input = cachedInput.get("Conv2D")

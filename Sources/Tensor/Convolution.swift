@@ -289,6 +289,37 @@ public enum Convolution {
     /// Work items are tiles of 8 pixel panels and, when there are too few tiles to keep every worker busy,
     /// groups of output channels; each output element is written by one item with the same summation
     /// order, so the result does not depend on the thread count.
+    /// A per-output-channel affine map and optional SiLU applied to a convolution's output as it is produced:
+    /// `y[n, c] = act(out[n, c] · scale[c] + shift[c])` (`Elementwise.channelAffine`, same bits).
+    public struct ChannelAffine: Sendable {
+        public var scale: [Float], shift: [Float], silu: Bool
+        public init(scale: [Float], shift: [Float], silu: Bool) { self.scale = scale; self.shift = shift; self.silu = silu }
+    }
+
+    /// `forward`, plus `epilogue` applied to the output: returns the convolution output and the mapped copy.
+    ///
+    /// The map runs inside each work item on the pixels it has just computed (still in cache), rather than
+    /// as a second parallel pass over the output: one hand-off and one trip through memory fewer per layer.
+    /// Bit-identical to `forward` followed by `Elementwise.channelAffine` (panels start at multiples of 16
+    /// pixels of a plane, where the vector kernel's lanes fall as in a whole-plane call).
+    public static func forward(input: Tensor, packedWeight: PackedConvolutionWeight, bias: Tensor?, geometry g: ConvGeometry,
+                               epilogue: ChannelAffine) -> (output: Tensor, mapped: Tensor) {
+        precondition(epilogue.scale.count == g.outChannels && epilogue.shift.count == g.outChannels,
+                     "Convolution.forward: epilogue for \(epilogue.scale.count) channels, convolution has \(g.outChannels)")
+        if forceIm2col || NR % 16 != 0 {
+            let out = forward(input: input, packedWeight: packedWeight, bias: bias, geometry: g)
+            return (out, Elementwise.channelAffine(out, scale: epilogue.scale, shift: epilogue.shift, silu: epilogue.silu))
+        }
+        input.checkShape(g.inputShape, "Convolution.forward input")
+        packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
+        if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
+        var mapped = Tensor(uninitializedShape: g.outputShape) { _ in }
+        let out = mapped.withUnsafeMutableBufferPointer { mp in
+            forwardPadded(input: input, packed: packedWeight.panels, bias: bias, geometry: g, epilogue: epilogue, mapped: mp.baseAddress!)
+        }
+        return (out, mapped)
+    }
+
     public static func forward(input: Tensor, packedWeight: PackedConvolutionWeight, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
         input.checkShape(g.inputShape, "Convolution.forward input")
         packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
@@ -369,7 +400,8 @@ public enum Convolution {
     /// instead of straight from the image: every im2col row segment is then a plain copy from a fixed
     /// offset, with no padding tests. Same work items, panels, k blocks and GEMM as the im2col path, so the
     /// output is bit-identical to it.
-    static func forwardPadded(input: Tensor, packed aPacked: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
+    static func forwardPadded(input: Tensor, packed aPacked: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvGeometry,
+                              epilogue: ChannelAffine? = nil, mapped: UnsafeMutablePointer<Float>? = nil) -> Tensor {
         let K = g.reduction, cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
         let layout = DirectLayout(g)
         let offsets = layout.offsets(g)
@@ -445,6 +477,21 @@ public enum Convolution {
                                 k0 += kc
                             }
                             if let bias { addBias(bias, rows: m0..<(m0 + m), np, cPtrs, cCols, ldc: ohw) }
+                            if let epilogue, let mapped {
+                                // Runs of this item's panels within one image are contiguous along each plane.
+                                var j0 = 0
+                                while j0 < np {
+                                    let img = (g0 + j0) / panelsPerImage
+                                    var j1 = j0 + 1, len = cCols[j0]
+                                    while j1 < np && (g0 + j1) / panelsPerImage == img { len += cCols[j1]; j1 += 1 }
+                                    let at = cPtrs[j0] - dst
+                                    for r in 0..<m {
+                                        kernels.affineActivation(dst + at + r * ohw, mapped + at + r * ohw, len,
+                                                                 epilogue.scale[m0 + r], epilogue.shift[m0 + r], epilogue.silu)
+                                    }
+                                    j0 = j1
+                                }
+                            }
                         }
                     }
                 }

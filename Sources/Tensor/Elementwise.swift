@@ -5,10 +5,10 @@ public enum Elementwise {
     @inline(__always)
     static func run(_ count: Int, _ body: (Int, Int) -> Void) {
         let pieces = (count + chunk - 1) / chunk
-        Parallel.forEach(pieces) { i in
+        Parallel.chunks(pieces, minimumPerWorker: 2) { _, r in for i in r {
             let lo = i * chunk
             body(lo, min(chunk, count - lo))
-        }
+        } }
     }
 
     /// `exp(x)` (polynomial approximation, relative error about 2e-7).
@@ -55,7 +55,7 @@ public enum Elementwise {
         return Tensor(uninitializedShape: x.shape) { yp in
             x.withUnsafeBufferPointer { xp in
                 let xb = xp.baseAddress!, yb = yp.baseAddress!
-                Parallel.forEach(n * c) { i in k.affineActivation(xb + i * plane, yb + i * plane, plane, scale[i % c], shift[i % c], silu) }
+                Parallel.forEach(n * c, elementsPerItem: plane) { i in k.affineActivation(xb + i * plane, yb + i * plane, plane, scale[i % c], shift[i % c], silu) }
             }
         }
     }
@@ -84,7 +84,7 @@ public enum Elementwise {
             z.withUnsafeBufferPointer { zp in dy.withUnsafeBufferPointer { gp in
                 sums.withUnsafeMutableBufferPointer { sp in centered.withUnsafeMutableBufferPointer { qp in
                     let zb = zp.baseAddress!, gb = gp.baseAddress!, db = dp.baseAddress!, sb = sp.baseAddress!, qb = qp.baseAddress!
-                    Parallel.forEach(n * c) { i in
+                    Parallel.forEach(n * c, elementsPerItem: plane) { i in
                         let ch = i % c, o = i * plane
                         (sb[i], qb[i]) = k.affineSiLUBackward(zb + o, gb + o, db + o, plane, scale[ch], shift[ch], gradScale[ch], center[ch])
                     }
@@ -103,7 +103,7 @@ public enum Elementwise {
         x.withUnsafeBufferPointer { xp in dy.withUnsafeBufferPointer { gp in
             sums.withUnsafeMutableBufferPointer { sp in centered.withUnsafeMutableBufferPointer { qp in
                 let xb = xp.baseAddress!, gb = gp.baseAddress!, sb = sp.baseAddress!, qb = qp.baseAddress!
-                Parallel.forEach(n * c) { i in (sb[i], qb[i]) = k.centeredSums(xb + i * plane, gb + i * plane, plane, center[i % c]) }
+                Parallel.forEach(n * c, elementsPerItem: plane) { i in (sb[i], qb[i]) = k.centeredSums(xb + i * plane, gb + i * plane, plane, center[i % c]) }
             }}
         }}
         return (channelTotals(sums, n: n, c: c), channelTotals(centered, n: n, c: c))
@@ -118,7 +118,7 @@ public enum Elementwise {
         let kernels = KernelSet.current
         g.withUnsafeMutableBufferPointer { gp in x.withUnsafeBufferPointer { xp in
             let gb = gp.baseAddress!, xb = xp.baseAddress!
-            Parallel.forEach(n * c) { i in
+            Parallel.forEach(n * c, elementsPerItem: plane) { i in
                 let ch = i % c
                 kernels.batchNormBackwardApply(xb + i * plane, gb + i * plane, plane, k[ch], meanGrad[ch], meanGradXhat[ch], mean[ch], invStd[ch])
             }

@@ -39,6 +39,30 @@ import Tensor
         #expect(y == fresh().0 && dx == fresh().1)
     }
 
+    /// At inference `ConvNormActivation` maps the convolution output inside the convolution's work items:
+    /// the same bits as the convolution, the batch norm's affine map and SiLU in turn, and the same backward.
+    @Test func inferenceEpilogueMatchesSeparateLayers() {
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            for (cin, cout, side, stride, n) in [(3, 24, 34, 2, 2), (40, 30, 4, 1, 3), (8, 13, 7, 1, 2)] {
+                let block = ConvNormActivation(inputChannels: cin, outputChannels: cout, stride: stride, seed: 5)
+                var g = SeededGenerator(seed: 6)
+                block.bn.runningMean.value = Tensor.randomNormal(shape: [cout], generator: &g)
+                block.bn.runningVariance.value = Tensor(shape: [cout], scalars: (0..<cout).map { Float($0 % 5) * 0.3 + 0.2 })
+                block.bn.weight.value = Tensor.randomNormal(shape: [cout], generator: &g)
+                block.bn.bias.value = Tensor.randomNormal(shape: [cout], generator: &g)
+                let x = Tensor.randomNormal(shape: [n, cin, side, side], generator: &g)
+                let y = block.forward(x, training: false)
+                let dy = Tensor.randomNormal(shape: y.shape, generator: &g)
+                let dx = block.backward(dy)
+                let z = block.conv.forward(x, training: false)
+                let (scale, shift) = block.bn.affine(for: z, training: false)
+                let expected = Elementwise.channelAffine(z, scale: scale, shift: shift, silu: true)
+                #expect(y == expected, "\(threads) threads, \(cin)->\(cout) at \(side)")
+                #expect(block.backward(dy) == dx, "\(threads) threads")
+            }
+        }}
+    }
+
     /// Training steps are bit-identical for a fixed seed and thread count (two threads: the split paths).
     @Test func trainingIsDeterministicAtTwoThreads() {
         func run() -> [Tensor] {

@@ -306,6 +306,31 @@ import Foundation
         }}
     }
 
+    /// The affine + SiLU epilogue inside the forward work items gives the bits of a separate `channelAffine` pass.
+    @Test(arguments: 0..<cases.count)
+    func fusedEpilogueMatchesSeparatePassBitForBit(_ index: Int) {
+        let geo = geometry(index)
+        var g = SeededGenerator(seed: UInt64(700 + index))
+        let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
+        let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
+        let bias = Tensor.randomNormal(shape: [geo.outChannels], generator: &g)
+        let scale = Tensor.randomNormal(shape: [geo.outChannels], generator: &g).scalars
+        let shift = Tensor.randomNormal(shape: [geo.outChannels], generator: &g).scalars
+        let packed = Convolution.pack(w, geometry: geo, for: .forward)
+        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
+            for silu in [true, false] {
+                for b in [nil, bias] {
+                    let out = Convolution.forward(input: x, packedWeight: packed, bias: b, geometry: geo)
+                    let separate = Elementwise.channelAffine(out, scale: scale, shift: shift, silu: silu)
+                    let fused = Convolution.forward(input: x, packedWeight: packed, bias: b, geometry: geo,
+                                                    epilogue: .init(scale: scale, shift: shift, silu: silu))
+                    #expect(fused.output == out, "\(threads) threads")
+                    #expect(fused.mapped == separate, "\(threads) threads, silu \(silu)")
+                }
+            }
+        }}
+    }
+
     @Test(arguments: 0..<cases.count)
     func paddedWeightGradientMatchesIm2colBitForBit(_ index: Int) {
         let geo = geometry(index)
