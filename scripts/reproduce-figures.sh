@@ -69,3 +69,7 @@ for i in 1 2 3; do /usr/bin/time -f "scan with explanation: %e s" "$BIN" scan "$
 bench/long-decode.sh "$BIN" 10
 "$BIN" bench faces
 "$BIN" bench nn --batches 1,8,32 --threads 1,2
+"$BIN" bench gemm
+GLASSBOX_CPU=baseline "$BIN" bench gemm --threads 1
+# PyTorch comparison (needs the venv of bench/README.md; run it on a quiet machine, several times):
+# .venv/bin/python bench/torch_reference.py --ours "$BIN bench nn"
