@@ -75,7 +75,7 @@ extension RGBImage {
         precondition(sigma >= 0, "blur sigma must be non-negative, got \(sigma)")
         if sigma == 0 { return self }
         let floats = pixels.map { Float($0) }
-        let out = floats.withUnsafeBufferPointer { gaussianBlur($0, width: width, height: height, channels: 3, sigma: sigma) }
+        let out = floats.withUnsafeBufferPointer { separableFilter($0, width: width, height: height, channels: 3, kernel: gaussianTaps(sigma: sigma), edge: .clamp) }
         var bytes = [UInt8](repeating: 0, count: out.count)
         bytes.withUnsafeMutableBufferPointer { b in
             out.withUnsafeBufferPointer { o in for i in 0..<o.count { b[i] = clampToByte(o[i]) } }
@@ -128,7 +128,7 @@ extension GrayImage {
     public func gaussianBlurred(sigma: Double) -> GrayImage {
         precondition(sigma >= 0, "blur sigma must be non-negative, got \(sigma)")
         if sigma == 0 { return self }
-        let out = values.withUnsafeBufferPointer { gaussianBlur($0, width: width, height: height, channels: 1, sigma: sigma) }
+        let out = values.withUnsafeBufferPointer { separableFilter($0, width: width, height: height, channels: 1, kernel: gaussianTaps(sigma: sigma), edge: .clamp) }
         return GrayImage(width: width, height: height, values: out)
     }
 
@@ -142,52 +142,3 @@ extension GrayImage {
     }
 }
 
-/// Normalised 1-D Gaussian taps `exp(-k^2 / (2 sigma^2))`, `k = -r...r`, `r = ceil(3 sigma)`.
-func gaussianKernel(sigma: Double) -> [Float] {
-    let radius = max(1, Int((3 * sigma).rounded(.up)))
-    var taps = (-radius...radius).map { k -> Double in exp(-Double(k * k) / (2 * sigma * sigma)) }
-    let total = taps.reduce(0, +)
-    taps = taps.map { $0 / total }
-    return taps.map { Float($0) }
-}
-
-/// Separable Gaussian on interleaved `[H, W, C]` Float data, edges replicated.
-func gaussianBlur(_ source: UnsafeBufferPointer<Float>, width: Int, height: Int, channels: Int, sigma: Double) -> [Float] {
-    let kernel = gaussianKernel(sigma: sigma)
-    let radius = kernel.count / 2
-    var middle = [Float](repeating: 0, count: source.count)
-    var output = [Float](repeating: 0, count: source.count)
-    kernel.withUnsafeBufferPointer { k in
-        middle.withUnsafeMutableBufferPointer { mid in
-            // Horizontal: [H, W, C] -> [H, W, C]
-            for y in 0..<height {
-                let row = y * width * channels
-                for x in 0..<width {
-                    for c in 0..<channels {
-                        var sum: Float = 0
-                        for t in 0..<k.count {
-                            let sx = min(max(x + t - radius, 0), width - 1)
-                            sum += k[t] * source[row + sx * channels + c]
-                        }
-                        mid[row + x * channels + c] = sum
-                    }
-                }
-            }
-        }
-        middle.withUnsafeBufferPointer { mid in
-            output.withUnsafeMutableBufferPointer { out in
-                // Vertical, whole rows at a time.
-                let rowLength = width * channels
-                for y in 0..<height {
-                    let base = y * rowLength
-                    for t in 0..<k.count {
-                        let sy = min(max(y + t - radius, 0), height - 1)
-                        let w = k[t], src = sy * rowLength
-                        for i in 0..<rowLength { out[base + i] += w * mid[src + i] }
-                    }
-                }
-            }
-        }
-    }
-    return output
-}

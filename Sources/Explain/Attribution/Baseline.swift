@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Randomness
 
 /// The reference input of integrated gradients: "the absence of the signal".
@@ -69,17 +70,11 @@ public enum Baseline: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
-/// Separable Gaussian blur of planar Float images with edge replication.
+/// Separable Gaussian blur of planar Float images with edge replication (Imaging's `separableFilter`
+/// on each plane).
 public enum GaussianBlur {
     /// Normalised 1-D Gaussian taps over `±ceil(3 sigma)`.
-    public static func kernel(sigma: Double) -> [Float] {
-        precondition(sigma > 0, "blur sigma must be positive, got \(sigma)")
-        let radius = max(1, Int(ceil(3 * sigma)))
-        var taps = (-radius...radius).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
-        let total = taps.reduce(0, +)
-        taps = taps.map { $0 / total }
-        return taps.map { Float($0) }
-    }
+    public static func kernel(sigma: Double) -> [Float] { gaussianTaps(sigma: sigma) }
 
     /// Blurs each of `planes` planes of `[planes, H, W]`.
     /// - Parameters:
@@ -90,39 +85,14 @@ public enum GaussianBlur {
         precondition(data.count == planes * height * width, "blur input has \(data.count) floats, expected \(planes * height * width)")
         precondition(sigma >= 0, "blur sigma must be non-negative, got \(sigma)")
         if sigma == 0 { return data }
-        let taps = kernel(sigma: sigma)
-        let radius = taps.count / 2
-        var temp = [Float](repeating: 0, count: width * height)
-        var out = data
-        out.withUnsafeMutableBufferPointer { o in
-            temp.withUnsafeMutableBufferPointer { t in
-                taps.withUnsafeBufferPointer { k in
-                    for p in 0..<planes {
-                        let base = p * height * width
-                        // Horizontal: [H, W] -> temp [H, W]
-                        for y in 0..<height {
-                            let row = base + y * width
-                            for x in 0..<width {
-                                var acc: Float = 0
-                                for r in -radius...radius {
-                                    let xx = min(max(x + r, 0), width - 1)
-                                    acc += k[r + radius] * o[row + xx]
-                                }
-                                t[y * width + x] = acc
-                            }
-                        }
-                        // Vertical: temp [H, W] -> out plane
-                        for y in 0..<height {
-                            for x in 0..<width { o[base + y * width + x] = 0 }
-                            for r in -radius...radius {
-                                let yy = min(max(y + r, 0), height - 1)
-                                let w = k[r + radius]
-                                let src = yy * width, dst = base + y * width
-                                for x in 0..<width { o[dst + x] += w * t[src + x] }
-                            }
-                        }
-                    }
-                }
+        let taps = gaussianTaps(sigma: sigma)
+        let size = height * width
+        var out = [Float]()
+        out.reserveCapacity(data.count)
+        data.withUnsafeBufferPointer { all in
+            for p in 0..<planes {
+                let plane = UnsafeBufferPointer(rebasing: all[(p * size)..<((p + 1) * size)])
+                out += separableFilter(plane, width: width, height: height, channels: 1, kernel: taps, edge: .clamp)
             }
         }
         return out

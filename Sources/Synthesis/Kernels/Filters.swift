@@ -1,12 +1,8 @@
 import Foundation
+import Imaging
 
-/// How a filter reads outside its buffer.
-enum EdgeMode {
-    /// Outside is zero (masks: nothing outside the region is blended).
-    case zero
-    /// Outside repeats the nearest edge value (images).
-    case clamp
-}
+/// How a filter reads outside its buffer: zero (masks) or the nearest edge value (images).
+typealias EdgeMode = FilterEdge
 
 /// A normalised 1-D Gaussian kernel with radius `ceil(3 sigma)`.
 func gaussianKernel(sigma: Float) -> [Float] {
@@ -22,63 +18,16 @@ func gaussianKernel(sigma: Float) -> [Float] {
     return weights
 }
 
-/// Separable Gaussian blur in place. `[h, w, channels] -> [h, w, channels]`.
+/// Separable Gaussian blur in place (Imaging's `separableFilter` with this module's Float-computed taps).
+/// `[h, w, channels] -> [h, w, channels]`.
 ///
 /// Cost `O(h w channels (6 sigma + 1))`; `sigma < 0.3` is a no-op.
 func gaussianBlur(_ values: inout [Float], width: Int, height: Int, channels: Int, sigma: Float, edge: EdgeMode) {
     precondition(values.count == width * height * channels, "gaussianBlur: buffer does not match \(width)x\(height)x\(channels)")
     guard sigma >= 0.3 else { return }
     let kernel = gaussianKernel(sigma: sigma)
-    let radius = kernel.count / 2
-    var scratch = [Float](repeating: 0, count: values.count)
-    kernel.withUnsafeBufferPointer { k in
-        // Horizontal: values -> scratch.
-        values.withUnsafeBufferPointer { src in
-            scratch.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<height {
-                    let row = y * width * channels
-                    for x in 0..<width {
-                        for ch in 0..<channels {
-                            var sum: Float = 0
-                            if x >= radius && x + radius < width {
-                                var p = row + (x - radius) * channels + ch
-                                for i in 0..<k.count { sum += k[i] * src[p]; p += channels }
-                            } else {
-                                for i in 0..<k.count {
-                                    var xx = x + i - radius
-                                    if xx < 0 || xx >= width {
-                                        if edge == .zero { continue }
-                                        xx = min(max(xx, 0), width - 1)
-                                    }
-                                    sum += k[i] * src[row + xx * channels + ch]
-                                }
-                            }
-                            dst[row + x * channels + ch] = sum
-                        }
-                    }
-                }
-            }
-        }
-        // Vertical: scratch -> values.
-        scratch.withUnsafeBufferPointer { src in
-            values.withUnsafeMutableBufferPointer { dst in
-                let stride = width * channels
-                for y in 0..<height {
-                    let interior = y >= radius && y + radius < height
-                    for i in 0..<stride { dst[y * stride + i] = 0 }
-                    for t in 0..<k.count {
-                        var yy = y + t - radius
-                        if !interior && (yy < 0 || yy >= height) {
-                            if edge == .zero { continue }
-                            yy = min(max(yy, 0), height - 1)
-                        }
-                        let w = k[t]
-                        let srcRow = yy * stride, dstRow = y * stride
-                        for i in 0..<stride { dst[dstRow + i] += w * src[srcRow + i] }
-                    }
-                }
-            }
-        }
+    values = values.withUnsafeBufferPointer {
+        separableFilter($0, width: width, height: height, channels: channels, kernel: kernel, edge: edge)
     }
 }
 
