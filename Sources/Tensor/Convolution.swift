@@ -256,6 +256,22 @@ public enum Convolution {
         }
     }
 
+    /// Input-channel group boundaries `[0, ..., inChannels]` for the input gradient's work split: each
+    /// group's im2col rows start on a 6-row panel boundary, and there are about `rowGroups` of them.
+    static func inputChannelGroupBounds(_ g: ConvGeometry) -> [Int] {
+        let khw = g.kernelHeight * g.kernelWidth
+        var granule = 1
+        while (granule * khw) % MR != 0 { granule += 1 }
+        let groupsWanted = rowGroups(items: g.batch, rowPanels: g.inChannels)
+        var bounds: [Int] = [0]
+        for i in 1..<groupsWanted {
+            let c = min(g.inChannels, (g.inChannels * i / groupsWanted) / granule * granule)
+            if c > bounds.last! { bounds.append(c) }
+        }
+        if g.inChannels > bounds.last! { bounds.append(g.inChannels) }
+        return bounds
+    }
+
     /// Number of output-row groups per work item so that `items` equal work items split evenly over the
     /// workers: 1 when they already do (or with one worker), else `threadCount` groups of whole 6-row panels
     /// (small batches leave deep layers with only a tile or two of pixels).
@@ -519,16 +535,7 @@ public enum Convolution {
         let table = RowTable(g)
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
-        // Channel groups whose im2col rows start on a 6-row panel boundary.
-        var granule = 1
-        while (granule * khw) % MR != 0 { granule += 1 }
-        let groupsWanted = rowGroups(items: g.batch, rowPanels: g.inChannels)
-        var bounds: [Int] = [0]
-        for i in 1..<groupsWanted {
-            let c = min(g.inChannels, (g.inChannels * i / groupsWanted) / granule * granule)
-            if c > bounds.last! { bounds.append(c) }
-        }
-        if g.inChannels > bounds.last! { bounds.append(g.inChannels) }
+        let bounds = inputChannelGroupBounds(g)
         let groups = bounds.count - 1
         let planeSize = g.inHeight * g.inWidth
         // Each work item zeroes the planes it adds into (no serial pass over the whole gradient).
@@ -599,16 +606,7 @@ public enum Convolution {
         let rowStep = g.strideHeight * layout.row
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
-        // Channel groups whose im2col rows start on a 6-row panel boundary.
-        var granule = 1
-        while (granule * khw) % MR != 0 { granule += 1 }
-        let groupsWanted = rowGroups(items: g.batch, rowPanels: g.inChannels)
-        var bounds: [Int] = [0]
-        for i in 1..<groupsWanted {
-            let c = min(g.inChannels, (g.inChannels * i / groupsWanted) / granule * granule)
-            if c > bounds.last! { bounds.append(c) }
-        }
-        if g.inChannels > bounds.last! { bounds.append(g.inChannels) }
+        let bounds = inputChannelGroupBounds(g)
         let groups = bounds.count - 1
         let maxChannels = (0..<groups).map { bounds[$0 + 1] - bounds[$0] }.max()!
         var dIn = Tensor(uninitializedShape: g.inputShape) { _ in }

@@ -61,8 +61,8 @@ public struct AttributionRecord: Sendable, Equatable, Codable {
     /// `noiseLevel` times the input's value range.
     public struct SmoothingRecord: Sendable, Equatable, Codable {
         public var samples: Int
-        public var noiseLevel: Double
-        public init(samples: Int, noiseLevel: Double) {
+        public var noiseLevel: Float
+        public init(samples: Int, noiseLevel: Float) {
             self.samples = samples
             self.noiseLevel = noiseLevel
         }
@@ -90,7 +90,7 @@ public struct AttributionRecord: Sendable, Equatable, Codable {
                   rawMapTensor: rawMapTensor, cropBox: cropBox,
                   regions: AttributionSummary.regions(map: map, width: w, height: h, faceBox: faceBox),
                   topPatches: AttributionSummary.topPatches(map: map, width: w, height: h, patchSize: patchSize, count: patchCount))
-        smoothing = attribution.smoothing.map { SmoothingRecord(samples: $0.samples, noiseLevel: Double("\($0.noiseLevel)") ?? Double($0.noiseLevel)) }
+        smoothing = attribution.smoothing.map { SmoothingRecord(samples: $0.samples, noiseLevel: $0.noiseLevel) }
     }
 }
 

@@ -1,3 +1,4 @@
+import Detector
 import Foundation
 import Tensor
 
@@ -74,12 +75,5 @@ enum BenchGEMM {
                                    cell.threads, cell.gflopsWall, cell.gflopsPerCPUSecond))
             }
         }
-    }
-
-    /// CPU time of the whole process so far, in seconds.
-    static func processCPUSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
