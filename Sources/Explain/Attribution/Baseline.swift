@@ -73,9 +73,6 @@ public enum Baseline: Sendable, Equatable, Codable, CustomStringConvertible {
 /// Separable Gaussian blur of planar Float images with edge replication (Imaging's `separableFilter`
 /// on each plane).
 public enum GaussianBlur {
-    /// Normalised 1-D Gaussian taps over `±ceil(3 sigma)`.
-    public static func kernel(sigma: Double) -> [Float] { gaussianTaps(sigma: sigma) }
-
     /// Blurs each of `planes` planes of `[planes, H, W]`.
     /// - Parameters:
     ///   - data: `[planes, H, W]` floats.
