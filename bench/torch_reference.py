@@ -5,7 +5,11 @@ Builds the same network in PyTorch from a safetensors file written by our engine
 and input gradients match ours (max relative error), and times forward, forward + input gradient and a
 training step at batch 1, 8, 32 and 1 and 2 threads for both engines.
 
-    .venv/bin/python bench/torch_reference.py --ours "glassbox bench nn" [--json] [--seconds 1]
+    .venv/bin/python bench/torch_reference.py --ours "glassbox bench nn" [--json] [--seconds 1] [--rounds 5]
+
+Throughput is measured in rounds: each round times every case of both engines at one thread count, the
+engine that goes first alternating between rounds, so both see the same stretch of a shared machine. A
+cell's ratio is the median over rounds of that round's ours / PyTorch; its images/s are the medians.
 
 `--ours` is a command that understands `export-weights OUT`, `parity W IN OUT` and `bench --json`
 (`NetworkBenchCommand` in Sources/Detector/Network). Outside CI: torch is a large install.
@@ -127,6 +131,8 @@ def main():
     ap.add_argument("--batches", default="1,8,32")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--seconds", type=float, default=1.0, help="time budget per case")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="paired rounds per thread count; a cell's ratio is the median of the rounds' ratios")
     ap.add_argument("--parity-batch", type=int, default=4)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
@@ -170,21 +176,37 @@ def main():
     l32 = net(xt32); l32.sum().backward()
     parity["torchFloat32"] = max(rel(l32.detach().numpy(), logits.detach().numpy()), rel(xt32.grad.numpy(), xt.grad.numpy()))
 
-    # Throughput: ours then torch, interleaved per thread count to share machine conditions.
-    ours_entries, torch_entries = [], []
-    for t in threads:
-        r = subprocess.run(ours + ["bench", "--json", "--batches", args.batches, "--threads", str(t), "--seconds", str(args.seconds)],
-                           check=True, capture_output=True, text=True)
-        ours_entries += json.loads(r.stdout)["entries"]
-        torch_entries += torch_bench(cfg, state, batches, [t], args.seconds)
+    # Throughput in paired rounds: within a round both engines time every case at one thread count, and
+    # the engine that goes first alternates, so slow spells of a shared machine hit both alike.
     key = lambda e: (e["mode"], e["batchSize"], e["threads"])
-    tmap = {key(e): e for e in torch_entries}
+    per_round = []  # (ours entries, torch entries) by key, one dict pair per round and thread count
+    for t in threads:
+        for rnd in range(args.rounds):
+            def run_ours():
+                r = subprocess.run(ours + ["bench", "--json", "--batches", args.batches, "--threads", str(t),
+                                           "--seconds", str(args.seconds)], check=True, capture_output=True, text=True)
+                return {key(e): e for e in json.loads(r.stdout)["entries"]}
+            def run_torch():
+                return {key(e): e for e in torch_bench(cfg, state, batches, [t], args.seconds)}
+            if rnd % 2 == 0:
+                o = run_ours(); p = run_torch()
+            else:
+                p = run_torch(); o = run_ours()
+            per_round.append((o, p))
+            print(f"round {rnd + 1}/{args.rounds} at {t} thread(s) done", file=sys.stderr, flush=True)
+    def median(values):
+        v = sorted(values); n = len(v)
+        return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
     rows = []
-    for e in ours_entries:
-        te = tmap[key(e)]
-        rows.append({"mode": e["mode"], "batchSize": e["batchSize"], "threads": e["threads"],
-                     "ours": round(e["imagesPerSecond"], 2), "torch": round(te["imagesPerSecond"], 2),
-                     "ratio": round(e["imagesPerSecond"] / te["imagesPerSecond"], 3)})
+    for t in threads:
+        for b in batches:
+            for mode in ("forward", "inputGradient", "training"):
+                k = (mode, b, t)
+                pairs = [(o[k]["imagesPerSecond"], p[k]["imagesPerSecond"]) for o, p in per_round if k in o and k in p]
+                ratios = [a / b_ for a, b_ in pairs]
+                rows.append({"mode": mode, "batchSize": b, "threads": t,
+                             "ours": round(median([a for a, _ in pairs]), 2), "torch": round(median([b_ for _, b_ in pairs]), 2),
+                             "ratio": round(median(ratios), 3), "roundRatios": [round(r, 3) for r in ratios]})
     summary = {}
     for mode in ("forward", "inputGradient", "training"):
         sel = [r for r in rows if r["mode"] == mode and r["threads"] == 2 and r["batchSize"] == max(batches)] or \
@@ -197,9 +219,11 @@ def main():
         return
     print(f"parity vs PyTorch float64: max relative error {parity['maxRelativeError']:.2e} "
           f"(logits {parity['logits']:.2e}, input gradient {parity['inputGradient']:.2e}; torch float32 itself {parity['torchFloat32']:.2e})")
-    print(f"{'mode':<14}{'batch':>6}{'threads':>8}{'ours img/s':>12}{'torch img/s':>13}{'ratio':>8}")
+    print(f"throughput: medians of {args.rounds} paired round(s); ratio = median of the rounds' ours / PyTorch")
+    print(f"{'mode':<14}{'batch':>6}{'threads':>8}{'ours img/s':>12}{'torch img/s':>13}{'ratio':>8}  rounds' ratios")
     for r in rows:
-        print(f"{r['mode']:<14}{r['batchSize']:>6}{r['threads']:>8}{r['ours']:>12.1f}{r['torch']:>13.1f}{r['ratio']:>8.2f}")
+        print(f"{r['mode']:<14}{r['batchSize']:>6}{r['threads']:>8}{r['ours']:>12.1f}{r['torch']:>13.1f}{r['ratio']:>8.2f}  "
+              + " ".join(f"{x:.2f}" for x in r["roundRatios"]))
 
 
 if __name__ == "__main__":

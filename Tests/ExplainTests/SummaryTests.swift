@@ -149,4 +149,32 @@ import Testing
         let unsmoothed = Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 2, peakSmoothing: 0)
         #expect(!unsmoothed.smoothedPointingHit)
     }
+
+    @Test func patchEnrichmentCountsNetEvidenceNotCancellingSpeckle() {
+        // A +-1 checkerboard over the whole crop (nets to zero in every 4 px patch) and net evidence
+        // of +0.5 per pixel in one 4x4 patch inside the mask, which covers the top-left quarter.
+        let w = 16, h = 16
+        var mask = [Float](repeating: 0, count: w * h)
+        for y in 0..<8 { for x in 0..<8 { mask[y * w + x] = 1 } }
+        var map = [Float](repeating: 0, count: w * h)
+        for y in 0..<h { for x in 0..<w { map[y * w + x] = (x + y) % 2 == 0 ? 1 : -1 } }
+        for y in 4..<8 { for x in 4..<8 { map[y * w + x] += 0.5 } }
+        let a = Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 0, patchSize: 4)
+        // Per pixel, the speckle's positive halves spread evenly and the enrichment stays near 1;
+        // per patch, only the evidence patch has a positive sum, and it lies in the mask.
+        #expect(a.enrichment > 1 && a.enrichment < 1.3)
+        #expect(a.patchEnrichment == 4)
+        // A patch half inside the mask counts half: a mask of columns 0..<6 cuts the patch at x 4..<8.
+        var leftColumns = [Float](repeating: 0, count: w * h)
+        for y in 0..<h { for x in 0..<6 { leftColumns[y * w + x] = 1 } }
+        var evidence = [Float](repeating: 0, count: w * h)
+        for y in 0..<4 { for x in 4..<8 { evidence[y * w + x] = 1 } }
+        let b = Faithfulness.maskAgreement(map: evidence, mask: leftColumns, width: w, height: h, dilation: 0, patchSize: 4)
+        // Half the evidence inside a mask of 6/16 of the crop: (1/2) / (6/16) = 4/3 both ways.
+        #expect(abs(b.patchEnrichment - 4.0 / 3) < 1e-12 && abs(b.enrichment - 4.0 / 3) < 1e-12)
+        // Edge patches smaller than the patch size are summed like the rest (15 px wide crop).
+        let c = Faithfulness.maskAgreement(map: Array(repeating: 1, count: 15 * 15), mask: Array(repeating: 1, count: 15 * 15),
+                                           width: 15, height: 15, dilation: 0, patchSize: 4)
+        #expect(c.patchEnrichment == 1 && c.enrichment == 1)
+    }
 }

@@ -24,7 +24,8 @@ enum FaithfulnessCommand: Command {
       deletion       p(fake) as the most-attributed pixels are replaced by the blurred image first,
                      against random order; area between the curves (positive is good)
       mask share     share of positive attribution inside the blend mask over the mask's share of
-                     the crop (goal: 2 or more)
+                     the crop (goal: 2 or more), per pixel and on the net (signed) attribution of
+                     8 px patches, where neighbouring pixels' opposite signs cancel
       pointing game  whether the map's peak falls inside the mask dilated by 8 px (goal: 80% of fakes),
                      at the brightest pixel and at the peak of the map smoothed at sigma 4 px; with
                      two controls: the randomised model's smoothed map, and a map peaking at the
@@ -52,6 +53,8 @@ enum FaithfulnessCommand: Command {
         var positiveShareInMask: Double
         var maskAreaShare: Double
         var enrichment: Double
+        /// Enrichment of the net attribution per 8 px patch (`Faithfulness.MaskAgreement.patchEnrichment`).
+        var patchEnrichment: Double
         var pointingHit: Bool
         var smoothedPointingHit: Bool
         /// Controls for the pointing game: the same smoothed game on the randomised model's map, and
@@ -69,6 +72,8 @@ enum FaithfulnessCommand: Command {
         var deletionBetterThanRandom: Double
         var meanEnrichment: Double
         var enrichmentAtLeastTwo: Double
+        var meanPatchEnrichment: Double
+        var patchEnrichmentAtLeastTwo: Double
         var pointingGame: Double
         var smoothedPointingGame: Double
         var randomModelSmoothedPointingGame: Double
@@ -144,6 +149,7 @@ enum FaithfulnessCommand: Command {
                                           randomisationSpearman: Faithfulness.spearman(trained.channelSum, random.channelSum, absolute: true),
                                           deletionAreaBetween: deletion.areaBetween, positiveShareInMask: agreement.positiveShareInMask,
                                           maskAreaShare: agreement.maskAreaShare, enrichment: agreement.enrichment,
+                                          patchEnrichment: agreement.patchEnrichment,
                                           pointingHit: agreement.pointingHit, smoothedPointingHit: agreement.smoothedPointingHit,
                                           randomModelSmoothedPointingHit: randomAgreement.smoothedPointingHit,
                                           centrePointingHit: centreAgreement.pointingHit,
@@ -162,6 +168,8 @@ enum FaithfulnessCommand: Command {
                               deletionBetterThanRandom: share(results.map { $0.deletionAreaBetween > 0 }),
                               meanEnrichment: mean(results.map(\.enrichment)),
                               enrichmentAtLeastTwo: share(results.map { $0.enrichment >= 2 }),
+                              meanPatchEnrichment: mean(results.map(\.patchEnrichment)),
+                              patchEnrichmentAtLeastTwo: share(results.map { $0.patchEnrichment >= 2 }),
                               pointingGame: share(results.map(\.pointingHit)),
                               smoothedPointingGame: share(results.map(\.smoothedPointingHit)),
                               randomModelSmoothedPointingGame: share(results.map(\.randomModelSmoothedPointingHit)),
@@ -173,6 +181,8 @@ enum FaithfulnessCommand: Command {
                            summary.meanDeletionAreaBetween, 100 * summary.deletionBetterThanRandom))
         Console.out(String(format: "mask share: mean enrichment %.2fx (share in mask / mask area); >= 2x in %.0f%% of fakes",
                            summary.meanEnrichment, 100 * summary.enrichmentAtLeastTwo))
+        Console.out(String(format: "mask share of net attribution per 8 px patch: mean enrichment %.2fx; >= 2x in %.0f%% of fakes",
+                           summary.meanPatchEnrichment, 100 * summary.patchEnrichmentAtLeastTwo))
         Console.out(String(format: "pointing game (8 px dilation): %.0f%% of fakes at the brightest pixel, %.0f%% at the peak of the map smoothed at sigma 4 px",
                            100 * summary.pointingGame, 100 * summary.smoothedPointingGame))
         Console.out(String(format: "pointing controls: randomised model's smoothed map %.0f%%, a map peaking at the crop centre %.0f%%",
@@ -182,8 +192,8 @@ enum FaithfulnessCommand: Command {
         for method in Set(results.map(\.method)).sorted() {
             let of = results.filter { $0.method == method }
             let name = method.padding(toLength: max(16, method.count), withPad: " ", startingAt: 0)
-            Console.out(String(format: "  %@ %2d fakes: mask area %.2f, enrichment %.2fx, pointing %3.0f%% (smoothed %3.0f%%), deletion %+.3f",
-                               name, of.count, mean(of.map(\.maskAreaShare)), mean(of.map(\.enrichment)),
+            Console.out(String(format: "  %@ %2d fakes: mask area %.2f, enrichment %.2fx (patches %.2fx), pointing %3.0f%% (smoothed %3.0f%%), deletion %+.3f",
+                               name, of.count, mean(of.map(\.maskAreaShare)), mean(of.map(\.enrichment)), mean(of.map(\.patchEnrichment)),
                                100 * share(of.map(\.pointingHit)), 100 * share(of.map(\.smoothedPointingHit)),
                                mean(of.map(\.deletionAreaBetween))))
         }
