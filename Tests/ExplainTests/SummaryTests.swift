@@ -34,18 +34,23 @@ import Testing
         #expect(s[.eyes]!.positiveShare == 1 && s[.mouth]!.positiveShare == 0 && s[.mouth]!.signedSum == -3)
     }
 
-    @Test func topPatchesFindTheHotPatch() {
+    @Test func topPatchesRankByNetContribution() {
         var map = [Float](repeating: 0, count: 64 * 48)
-        for y in 32..<48 { for x in 16..<32 { map[y * 64 + x] = 1 } }
-        map[0] = 256  // same mass in the first patch
-        map[5] = -100
+        for y in 32..<48 { for x in 16..<32 { map[y * 64 + x] = 1 } }     // net +256, half the positive mass
+        map[0] = 256                                                        // the other half of the positive mass,
+        map[5] = -100                                                       // but a net of +156
+        // Speckle: alternating +-3 holds more positive mass than either, and nets to -8.
+        for y in 0..<16 { for x in 48..<64 { map[y * 64 + x] = (x + y) % 2 == 0 ? 3 : -3 } }
+        map[15 * 64 + 63] = -5
         let patches = AttributionSummary.topPatches(map: map, width: 64, height: 48, patchSize: 16, count: 3)
         #expect(patches.count == 3)
-        #expect(Set([patches[0].x, patches[1].x]) == [0, 16])
-        #expect(patches[0].positiveShare == 0.5 && patches[1].positiveShare == 0.5)
-        #expect(patches[2].positiveShare == 0)
-        let first = patches.first { $0.x == 0 }!
-        #expect(first.signedSum == 156)
+        #expect(patches[0].x == 16 && patches[0].y == 32 && patches[0].signedSum == 256)
+        #expect(patches[1].x == 0 && patches[1].y == 0 && patches[1].signedSum == 156)
+        // The third is one of the zero patches (first by position), not the speckled one.
+        #expect(patches[2].signedSum == 0 && patches[2].x == 16 && patches[2].y == 0)
+        let speckle = AttributionSummary.topPatches(map: map, width: 64, height: 48, patchSize: 16, count: 12).last!
+        #expect(speckle.x == 48 && speckle.y == 0 && speckle.signedSum == -8)
+        #expect(speckle.positiveShare > patches[0].positiveShare)
     }
 
     @Test func heatmapIsAPNGOfTheCropSize() throws {
