@@ -101,7 +101,8 @@ public struct ScanExplainer {
                 let name = AttributionRecord.tensorName(frameIndex: frame.index, track: track.id)
                 archive.tensors[name] = .init(shape: [s, s], values: map)
                 let heatmapPath = "\(heatmapFolder)/track\(track.id)-frame\(frame.index).png"
-                let png = AttributionHeatmap.pngData(map: map, width: s, height: s, crop: evidence.crops[position])
+                let png = AttributionHeatmap.pngData(map: map, width: s, height: s, crop: evidence.crops[position],
+                                                        smoothing: AttributionHeatmap.displaySmoothing)
                 try Data(png).write(to: URL(fileURLWithPath: heatmapPath), options: .atomic)
                 records.append(AttributionRecord(attribution: attribution, frameIndex: frame.index, track: track.id,
                                                  faceBox: Self.faceBoxInCrop(frame, size: s), cropBox: frame.cropBox,

@@ -66,6 +66,21 @@ import Testing
         // Negative values are blue-ish, the peak red-ish.
         #expect(signed[0, 0].b > signed[0, 0].r && signed[10, 7].r > signed[10, 7].b)
     }
+
+    @Test func displaySmoothingShowsNetEvidenceNotSpeckle() {
+        // A +-1 checkerboard everywhere, and a net-positive blob in the top-left corner.
+        let w = 32, h = 32
+        var map = [Float](repeating: 0, count: w * h)
+        for y in 0..<h { for x in 0..<w { map[y * w + x] = (x + y) % 2 == 0 ? 1 : -1 } }
+        for y in 2..<8 { for x in 2..<8 { map[y * w + x] += 1 } }
+        func brightness(_ image: RGBImage, _ x: Int, _ y: Int) -> Int { let p = image[x, y]; return Int(p.r) + Int(p.g) + Int(p.b) }
+        let raw = AttributionHeatmap.image(map: map, width: w, height: h)
+        let smoothed = AttributionHeatmap.image(map: map, width: w, height: h, smoothing: AttributionHeatmap.displaySmoothing)
+        // Unsmoothed, a positive speckle pixel far from the blob is lit; smoothed it is dark and the blob is lit.
+        #expect(brightness(raw, 24, 24) > 100)
+        #expect(brightness(smoothed, 24, 24) < 30 && brightness(smoothed, 24, 25) < 30)
+        #expect(brightness(smoothed, 5, 5) > 200)
+    }
 }
 
 @Suite struct BlockGridEnergyTests {

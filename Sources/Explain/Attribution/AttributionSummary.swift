@@ -153,6 +153,11 @@ public enum AttributionHeatmap {
         case signed
     }
 
+    /// Gaussian sigma (pixels) that scans' heat maps apply before colouring. Pixel attributions
+    /// alternate in sign, so an unsmoothed positive map is a field of dots wherever gradients are strong;
+    /// a local average shows where the net evidence is (the raw maps stay unsmoothed in `rawMaps`).
+    public static let displaySmoothing = 2.0
+
     /// A colour image of `map`, optionally blended over the crop.
     /// - Parameters:
     ///   - map: `[height, width]` attributions.
@@ -161,10 +166,12 @@ public enum AttributionHeatmap {
     ///   - percentile: the magnitude that saturates the colour map is this percentile of `|a|`
     ///     (robust to a few extreme pixels); default 99.
     ///   - alpha: opacity of the map over the crop.
+    ///   - smoothing: Gaussian sigma in pixels applied to the signed map before colouring; 0 for none.
     /// - Returns: the image (the crop's size when a crop is given).
-    public static func image(map: [Float], width: Int, height: Int, crop: RGBImage? = nil, style: Style = .positive,
-                             percentile: Double = 99, alpha: Float = 0.6) -> RGBImage {
-        precondition(map.count == width * height, "map has \(map.count) values, \(width)x\(height) needs \(width * height)")
+    public static func image(map rawMap: [Float], width: Int, height: Int, crop: RGBImage? = nil, style: Style = .positive,
+                             percentile: Double = 99, alpha: Float = 0.6, smoothing: Double = 0) -> RGBImage {
+        precondition(rawMap.count == width * height, "map has \(rawMap.count) values, \(width)x\(height) needs \(width * height)")
+        let map = smoothing > 0 ? GaussianBlur.planes(rawMap, planes: 1, height: height, width: width, sigma: smoothing) : rawMap
         let magnitudes = map.map { abs($0) }.sorted()
         let p = max(0, min(magnitudes.count - 1, Int((percentile / 100 * Double(magnitudes.count - 1)).rounded())))
         let top = max(magnitudes[p], .leastNormalMagnitude)
@@ -178,9 +185,10 @@ public enum AttributionHeatmap {
         return crop.blended(with: colored, alpha: alpha)
     }
 
-    /// PNG bytes of ``image(map:width:height:crop:style:percentile:alpha:)``.
+    /// PNG bytes of ``image(map:width:height:crop:style:percentile:alpha:smoothing:)``.
     public static func pngData(map: [Float], width: Int, height: Int, crop: RGBImage? = nil, style: Style = .positive,
-                               percentile: Double = 99, alpha: Float = 0.6) -> [UInt8] {
-        PNG.encode(image(map: map, width: width, height: height, crop: crop, style: style, percentile: percentile, alpha: alpha))
+                               percentile: Double = 99, alpha: Float = 0.6, smoothing: Double = 0) -> [UInt8] {
+        PNG.encode(image(map: map, width: width, height: height, crop: crop, style: style, percentile: percentile, alpha: alpha,
+                         smoothing: smoothing))
     }
 }

@@ -91,7 +91,9 @@ enum ExplainCommand: Command {
                                                inputs: model.format.tensorValues(evidence.crops[position]), count: 1)[0]
             let map = attribution.channelSum
             let heatmap = "\(out)/track\(track.id)-frame\(index).png"
-            try FileOutput.write(Data(AttributionHeatmap.pngData(map: map, width: s, height: s, crop: evidence.crops[position])), to: heatmap)
+            let png = AttributionHeatmap.pngData(map: map, width: s, height: s, crop: evidence.crops[position],
+                                                 smoothing: AttributionHeatmap.displaySmoothing)
+            try FileOutput.write(Data(png), to: heatmap)
             archive.tensors[AttributionRecord.tensorName(frameIndex: index, track: track.id)] = .init(shape: [s, s], values: map)
             let faceBox = ScanExplainer.faceBoxInCrop(score, size: s)
             Console.out(String(format: "track %d, frame %d: p(fake) %.3f, IG %@ %d steps, completeness error %.3f%%",

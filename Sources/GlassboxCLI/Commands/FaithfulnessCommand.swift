@@ -125,7 +125,8 @@ enum FaithfulnessCommand: Command {
                 let maskImage = try loadMaskFrame(set.absolutePath(entry.mask!), index: frame.index)
                 let mask = maskImage.resampled(box: frame.cropBox, width: s, height: s).luma().values.map { $0 / 255 }
                 if let pictures {
-                    let heat = AttributionHeatmap.image(map: trained.channelSum, width: s, height: s, crop: crop)
+                    let heat = AttributionHeatmap.image(map: trained.channelSum, width: s, height: s, crop: crop,
+                                                        smoothing: AttributionHeatmap.displaySmoothing)
                     let maskRGB = RGBImage(width: s, height: s, pixels: mask.flatMap { value -> [UInt8] in
                         let v = UInt8(max(0, min(255, value * 255))); return [v, v, v] })
                     var canvas = RGBImage(width: 3 * s, height: s)
