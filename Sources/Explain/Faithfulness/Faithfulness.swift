@@ -139,10 +139,10 @@ public enum Faithfulness {
         public var enrichment: Double
         /// The same enrichment on the map's net attribution per `patchSize` square: each patch's signed
         /// sum (IG attributions add up, so a patch's sum is what that patch contributed), positive part,
-        /// weighted by the share of the patch inside the mask. Pixel-level attributions alternate in sign
-        /// from one pixel to the next (about 47% of the detector's attribution mass is negative), and the
-        /// positive halves of those cancelling pairs spread evenly over the crop, which pulls the
-        /// pixel-level `enrichment` towards 1 whatever the map's net evidence is.
+        /// weighted by the share of the patch inside the mask. Pixel attributions alternate in sign from
+        /// one pixel to the next (about 47% of the absolute mass is negative in the shipped detector's
+        /// maps), and the positive halves of those cancelling pairs spread evenly over the crop, which
+        /// pulls the pixel-level `enrichment` towards 1 whatever the map's net evidence is.
         public var patchEnrichment: Double
         /// Whether the map's maximum lies inside the mask dilated by `dilation` pixels
         /// (the pointing game, Zhang et al. 2016).
