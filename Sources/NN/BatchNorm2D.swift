@@ -165,29 +165,37 @@ public final class BatchNorm2D: Layer {
 public final class ConvNormActivation: Layer {
     public let conv: Conv2D
     public let bn: BatchNorm2D
+    /// Downsampling after the activation (`blurPool`), which has no parameters.
+    let pool: BlurPool2D?
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int = 3, stride: Int = 1, seed: UInt64 = 0) {
+    /// - Parameter blurPool: follow the activation with `BlurPool2D` (halves the size; pass `stride: 1`).
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int = 3, stride: Int = 1, blurPool: Bool = false,
+                seed: UInt64 = 0) {
         conv = Conv2D(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
                       stride: stride, bias: false, seed: seed)
         bn = BatchNorm2D(channels: outputChannels)
+        pool = blurPool ? BlurPool2D() : nil
     }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let y: Tensor
         if !training {
             // Running statistics are known up front: the map runs inside the convolution's work items.
             let (scale, shift) = bn.inferenceAffine()
-            let (z, y) = conv.forward(input, training: false, epilogue: .init(scale: scale, shift: shift, silu: true))
+            let (z, mapped) = conv.forward(input, training: false, epilogue: .init(scale: scale, shift: shift, silu: true))
             _ = bn.affine(for: z, training: false)   // caches z and the same coefficients for backward
-            return y
+            y = mapped
+        } else {
+            let z = conv.forward(input, training: training)
+            let (scale, shift) = bn.affine(for: z, training: training)
+            // Out of place: the batch norm keeps `z` for backward, which recomputes the pre-activation from it.
+            y = Elementwise.channelAffine(z, scale: scale, shift: shift, silu: true)
         }
-        let z = conv.forward(input, training: training)
-        let (scale, shift) = bn.affine(for: z, training: training)
-        // Out of place: the batch norm keeps `z` for backward, which recomputes the pre-activation from it.
-        return Elementwise.channelAffine(z, scale: scale, shift: shift, silu: true)
+        return pool?.forward(y, training: training) ?? y
     }
 
     public func backward(_ gradOutput: Tensor) -> Tensor {
-        conv.backward(bn.backwardThroughSiLU(gradOutput))
+        conv.backward(bn.backwardThroughSiLU(pool?.backward(gradOutput) ?? gradOutput))
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

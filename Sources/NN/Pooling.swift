@@ -229,3 +229,80 @@ public final class TemporalConv1D: Layer {
         return p
     }
 }
+
+/// Anti-aliased downsampling by 2: each plane low-passed by the binomial `[1, 2, 1]/4` filter in both
+/// directions, sampled at every other pixel (BlurPool, Zhang, "Making Convolutional Networks
+/// Shift-Invariant Again", ICML 2019). After a stride-1 convolution it replaces a stride-2 one, whose
+/// aliasing gives input gradients a pixel-to-pixel sign texture. Output `ceil(H/2) x ceil(W/2)`, the
+/// size of a 3x3 stride-2 convolution with padding 1; the edge is mirrored (pixel -1 reads pixel 1).
+public final class BlurPool2D: Layer {
+    private var inputShape = Cache<[Int]>()
+    public init() {}
+
+    /// Input index and weight of tap `k` (-1, 0, 1) around `2 * o`, mirrored at the edges.
+    @inline(__always) static func tap(_ o: Int, _ k: Int, _ size: Int) -> (index: Int, weight: Float) {
+        var i = 2 * o + k
+        if i < 0 { i = -i }
+        if i >= size { i = 2 * (size - 1) - i }
+        return (max(0, min(size - 1, i)), k == 0 ? 0.5 : 0.25)
+    }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        input.checkShape([-1, -1, -1, -1], "BlurPool2D input")
+        inputShape.set(input.shape)
+        let planes = input.shape[0] * input.shape[1], h = input.shape[2], w = input.shape[3]
+        let oh = (h + 1) / 2, ow = (w + 1) / 2
+        return Tensor(uninitializedShape: [input.shape[0], input.shape[1], oh, ow]) { out in
+            input.withUnsafeBufferPointer { x in
+                let src = x.baseAddress!, dst = out.baseAddress!
+                Parallel.forEach(planes, elementsPerItem: h * w) { p in
+                    let plane = src + p * h * w, o = dst + p * oh * ow
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            var s: Float = 0
+                            for ky in -1...1 {
+                                let (iy, wy) = Self.tap(oy, ky, h)
+                                for kx in -1...1 {
+                                    let (ix, wx) = Self.tap(ox, kx, w)
+                                    s += wy * wx * plane[iy * w + ix]
+                                }
+                            }
+                            o[oy * ow + ox] = s
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scatters each output gradient back through the same taps (mirrored taps add into their source).
+    public func backward(_ gradOutput: Tensor) -> Tensor {
+        let shape = inputShape.get("BlurPool2D")
+        let planes = shape[0] * shape[1], h = shape[2], w = shape[3]
+        let oh = (h + 1) / 2, ow = (w + 1) / 2
+        gradOutput.checkShape([shape[0], shape[1], oh, ow], "BlurPool2D gradOutput")
+        return Tensor(uninitializedShape: shape) { out in
+            gradOutput.withUnsafeBufferPointer { g in
+                let src = g.baseAddress!, dst = out.baseAddress!
+                Parallel.forEach(planes, elementsPerItem: h * w) { p in
+                    let plane = dst + p * h * w, go = src + p * oh * ow
+                    plane.update(repeating: 0, count: h * w)
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let v = go[oy * ow + ox]
+                            for ky in -1...1 {
+                                let (iy, wy) = Self.tap(oy, ky, h)
+                                for kx in -1...1 {
+                                    let (ix, wx) = Self.tap(ox, kx, w)
+                                    plane[iy * w + ix] += wy * wx * v
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { [] }
+}

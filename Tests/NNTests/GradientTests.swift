@@ -84,6 +84,8 @@ func randomInput(_ shape: [Int], seed: UInt64 = 1) -> Tensor {
         checkGradients(Pool2D(.max, kernelSize: 2), input: randomInput([2, 3, 6, 6]))
         checkGradients(Pool2D(.average, kernelSize: 3, stride: 2), input: randomInput([2, 3, 7, 7]))
         checkGradients(GlobalAveragePool2D(), input: randomInput([2, 3, 4, 5]))
+        checkGradients(BlurPool2D(), input: randomInput([2, 3, 6, 6]))
+        checkGradients(BlurPool2D(), input: randomInput([1, 2, 5, 7]))   // odd sizes: the mirrored far edge
     }
     @Test func sequential() {
         let net = Sequential(Conv2D(inputChannels: 2, outputChannels: 3, kernelSize: 3, seed: 1), SiLU(), GlobalAveragePool2D(),

@@ -26,6 +26,10 @@ public struct SpatialNetworkConfiguration: Codable, Sendable, Equatable {
     /// the network's first step, before any padding, so the network computes the same function of
     /// byte / 255 inputs as it did of byte / 255² ones, up to float rounding.
     public var pixelRange: String = "0...1"
+    /// Downsample with a stride-1 convolution followed by `BlurPool2D` instead of a stride-2
+    /// convolution (stem and the first convolution of each stage). Absent from (and false for)
+    /// configurations written before it existed.
+    public var antialiased: Bool = false
 
     /// The default detector network: 128 px crops, stem 24, stages 32-64-128-256, about 1.2 M parameters.
     public init(inputSize: Int = 128, stemChannels: Int = 24, stageChannels: [Int] = [32, 64, 128, 256],
@@ -36,7 +40,21 @@ public struct SpatialNetworkConfiguration: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case inputSize, stemChannels, stageChannels, blocksPerStage, inputMean, inputStd, dropout, pixelRange
+        case inputSize, stemChannels, stageChannels, blocksPerStage, inputMean, inputStd, dropout, pixelRange, antialiased
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputSize, forKey: .inputSize)
+        try c.encode(stemChannels, forKey: .stemChannels)
+        try c.encode(stageChannels, forKey: .stageChannels)
+        try c.encode(blocksPerStage, forKey: .blocksPerStage)
+        try c.encode(inputMean, forKey: .inputMean)
+        try c.encode(inputStd, forKey: .inputStd)
+        try c.encode(dropout, forKey: .dropout)
+        try c.encode(pixelRange, forKey: .pixelRange)
+        // Written only when set, so that plain networks keep the metadata they always had.
+        if antialiased { try c.encode(true, forKey: .antialiased) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -48,6 +66,7 @@ public struct SpatialNetworkConfiguration: Codable, Sendable, Equatable {
         inputMean = try c.decode([Float].self, forKey: .inputMean)
         inputStd = try c.decode([Float].self, forKey: .inputStd)
         dropout = try c.decode(Float.self, forKey: .dropout)
+        antialiased = try c.decodeIfPresent(Bool.self, forKey: .antialiased) ?? false
         if let range = try c.decodeIfPresent(String.self, forKey: .pixelRange) {
             pixelRange = range
         } else {
@@ -89,14 +108,18 @@ public final class SpatialNetwork: Layer {
         self.configuration = configuration
         var g = SeededGenerator(seed: seed)
         normalize = Normalize(mean: configuration.inputMean, standardDeviation: configuration.inputStd)
-        stem = ConvNormActivation(inputChannels: 3, outputChannels: configuration.stemChannels, kernelSize: 3, stride: 2, seed: g.next())
+        // Each downsampling convolution: stride 2, or stride 1 followed by a blur-pool.
+        let aa = configuration.antialiased
+        stem = ConvNormActivation(inputChannels: 3, outputChannels: configuration.stemChannels, kernelSize: 3, stride: aa ? 1 : 2,
+                                  blurPool: aa, seed: g.next())
         var cin = configuration.stemChannels
         var stages: [Sequential] = []
         for c in configuration.stageChannels {
             var blocks: [any Layer] = []
             for b in 0..<configuration.blocksPerStage {
-                blocks.append(ConvNormActivation(inputChannels: b == 0 ? cin : c, outputChannels: c, kernelSize: 3,
-                                                 stride: b == 0 ? 2 : 1, seed: g.next()))
+                let downsamples = b == 0
+                blocks.append(ConvNormActivation(inputChannels: downsamples ? cin : c, outputChannels: c, kernelSize: 3,
+                                                 stride: downsamples && !aa ? 2 : 1, blurPool: downsamples && aa, seed: g.next()))
             }
             stages.append(Sequential(blocks))
             cin = c
