@@ -201,4 +201,18 @@ struct CLITests {
         let contents = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("sub").path)
         #expect(contents == ["doc.json"])
     }
+
+    @Test func attributionLineNamesTheLargestNetContributors() {
+        // Background holds the most positive mass but nets little; the eyes and mouth add the most.
+        let regions = [RegionShare(region: .eyes, positiveShare: 0.2, areaShare: 0.1, signedSum: 1.5),
+                       RegionShare(region: .mouth, positiveShare: 0.1, areaShare: 0.1, signedSum: 0.75),
+                       RegionShare(region: .background, positiveShare: 0.7, areaShare: 0.8, signedSum: 0.25)]
+        let record = AttributionRecord(frameIndex: 7, track: 0, rule: "gaussLegendre", steps: 32, baseline: "blur(8.0)",
+                                       inputLogit: 3, baselineLogit: 0.5, completenessDelta: 0, relativeCompletenessError: 0,
+                                       heatmap: "x.heatmaps/track0-frame7.png", rawMaps: "x.safetensors", rawMapTensor: "t",
+                                       cropBox: Box(x: 0, y: 0, width: 10, height: 10), regions: regions, topPatches: [])
+        let line = ScanCommand.attributionLine(record)
+        #expect(line.contains("fake logit +2.50 over the blur(8.0) baseline, most from eyes +1.50, mouth +0.75"))
+        #expect(!line.contains("background"))
+    }
 }

@@ -198,6 +198,17 @@ enum ScanCommand: Command {
         return document
     }
 
+    /// One map in a line: the logit's rise over the baseline and the two regions that add the most to it.
+    /// Net contributions (the regions' signed sums, which add up to that rise by completeness), because
+    /// positive shares also count the positive halves of cancelling pixel speckle.
+    static func attributionLine(_ record: AttributionRecord) -> String {
+        let leading = record.regions.sorted { $0.signedSum > $1.signedSum }.prefix(2)
+            .map { String(format: "%@ %+.2f", $0.region.rawValue as NSString, $0.signedSum) }.joined(separator: ", ")
+        return String(format: "attribution: frame %d of track %d, fake logit %+.2f over the %@ baseline, most from %@ (completeness error %.2f%%); heatmap %@",
+                      record.frameIndex, record.track, record.inputLogit - record.baselineLogit, record.baseline as NSString,
+                      leading as NSString, 100 * record.relativeCompletenessError, record.heatmap as NSString)
+    }
+
     static func humanSummary(_ document: ScanDocument) -> String {
         var lines = ["\(document.input.path): \(document.verdict.label.rawValue.uppercased())"
                      + (document.verdict.probability.map { String(format: "  p(fake) = %.3f", $0) } ?? "")]
@@ -211,10 +222,7 @@ enum ScanCommand: Command {
         }
         if let explanation = document.explanation {
             if let worst = explanation.attributions.max(by: { $0.inputLogit < $1.inputLogit }) {
-                let region = worst.regions.max { $0.positiveShare < $1.positiveShare }
-                lines.append(String(format: "  attribution: frame %d of track %d, %@ carries %.0f%% of the positive attribution (completeness error %.2f%%); heatmap %@",
-                                    worst.frameIndex, worst.track, (region?.region.rawValue ?? "?") as NSString,
-                                    100 * (region?.positiveShare ?? 0), 100 * worst.relativeCompletenessError, worst.heatmap as NSString))
+                lines.append("  " + attributionLine(worst))
             }
             for feature in explanation.features.prefix(3) {
                 lines.append(String(format: "  feature %d \"%@\": contribution %+.3f, switching it off changes p(fake) by %+.3f",
