@@ -18,8 +18,11 @@ import Tensor
         #expect(net(x).shape == [3, 1])
     }
 
-    @Test func inputGradientMatchesFiniteDifferences() {
-        let net = SpatialNetwork(configuration: Self.small, seed: 3)
+    @Test(arguments: [false, true])
+    func inputGradientMatchesFiniteDifferences(antialiased: Bool) {
+        var config = Self.small
+        config.antialiased = antialiased
+        let net = SpatialNetwork(configuration: config, seed: 3)
         var g = SeededGenerator(seed: 4)
         // Give the batch norms non-trivial running statistics first.
         let opt = SGD(parameters: net.parameters, learningRate: 0.01)
@@ -37,25 +40,14 @@ import Tensor
         #expect(logits == net(x))
     }
 
-    @Test func antialiasedNetworkKeepsShapesGradientsAndOldMetadata() throws {
+    @Test func antialiasedNetworkKeepsShapesNamesAndOldMetadata() throws {
         var config = Self.small
         config.antialiased = true
         let net = SpatialNetwork(configuration: config, seed: 5)
         var g = SeededGenerator(seed: 6)
-        let opt = SGD(parameters: net.parameters, learningRate: 0.01)
-        net.trainingStep(crops: .randomUniform(shape: [4, 3, 16, 16], generator: &g), labels: Tensor(shape: [4], scalars: [0, 1, 0, 1]), optimizer: opt)
-        let x = Tensor.randomUniform(shape: [2, 3, 16, 16], generator: &g)
-        #expect(net.embedding(x).shape == [2, 8])
+        #expect(net.embedding(.randomUniform(shape: [2, 3, 16, 16], generator: &g)).shape == [2, 8])
         // Same parameters as the plain network (blur-pool has none), same downsampled sizes.
         #expect(net.namedParameters.map(\.name) == SpatialNetwork(configuration: Self.small, seed: 5).namedParameters.map(\.name))
-        let (_, grad) = net.inputGradient(of: x)
-        for _ in 0..<8 {
-            let i = Int(g.next() % UInt64(x.count))
-            var xp = x, xm = x
-            xp.scalars[i] += 1e-2; xm.scalars[i] -= 1e-2
-            let num = (net(xp).sum() - net(xm).sum()) / 2e-2
-            #expect(abs(num - grad.scalars[i]) <= 2e-2 * max(1, abs(num)), "input[\(i)]: numeric \(num) vs \(grad.scalars[i])")
-        }
         // The flag round-trips, and plain configurations are written as before (no new key).
         let decoded = try JSONDecoder().decode(SpatialNetworkConfiguration.self, from: JSONEncoder().encode(config))
         #expect(decoded == config)
