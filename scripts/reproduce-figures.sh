@@ -49,7 +49,8 @@ done
 # Detectors that were tried for better-localised maps and not shipped (docs/STATUS.md, Explanations).
 if [ "${1:-}" != "--skip-training" ]; then
     for variant in "antialias:--antialias --steps 500 --temporal-steps 0" "bw4-500:--boundary-weight 4 --steps 500 --temporal-steps 0" \
-                   "bw4:--boundary-weight 4 --steps 1000" "bw2:--boundary-weight 2 --steps 1000"; do
+                   "bw4:--boundary-weight 4 --steps 1000" "bw2:--boundary-weight 2 --steps 1000" \
+                   "s2-bw1:--seed 2 --steps 1000" "s2-bw4:--boundary-weight 4 --seed 2 --steps 1000"; do
         name=${variant%%:*}
         # shellcheck disable=SC2086
         "$BIN" train ${variant#*:} --validate-every 125 --run runs/$name --out runs/$name/detector.safetensors
@@ -58,7 +59,7 @@ if [ "${1:-}" != "--skip-training" ]; then
                 --json "$OUT/faithfulness-$name-${b%%:*}.json"
         done
     done
-    for name in bw4 bw2; do
+    for name in bw4 bw2 s2-bw1 s2-bw4; do
         "$BIN" evaluate "$OUT/valset" --weights runs/$name/detector.safetensors --json "$OUT/evaluate-valset-$name.json"
     done
 fi
