@@ -281,6 +281,41 @@ public enum Convolution {
         return max(1, min(t, rowPanels))
     }
 
+    /// How `forward` cuts its GEMM into work items: tiles of `tilePanels` output panels (`NR` pixels each,
+    /// running across images) times `groups` bands of weight row panels. The im2col and padded paths both
+    /// use it, so they do the same work items in the same order, which keeps them bit-identical.
+    struct ForwardWorkItems {
+        let outChannels: Int, outPixels: Int, panelsPerImage: Int, totalPanels: Int, tiles: Int, rowPanels: Int, groups: Int
+
+        init(_ g: ConvGeometry) {
+            outChannels = g.outChannels
+            outPixels = g.outHeight * g.outWidth
+            panelsPerImage = (outPixels + NR - 1) / NR
+            totalPanels = g.batch * panelsPerImage
+            tiles = (totalPanels + tilePanels - 1) / tilePanels
+            rowPanels = (outChannels + MR - 1) / MR
+            groups = rowGroups(items: tiles, rowPanels: rowPanels)
+        }
+
+        var count: Int { tiles * groups }
+
+        /// Work item `item`: output rows `m0 ..< m0 + m` (weight row panel `rp0` on) and the `np` output
+        /// panels from panel `g0` on, whose output addresses in `output` and widths go into `cPtrs`, `cCols`.
+        func item(_ item: Int, output: UnsafeMutablePointer<Float>, cPtrs: UnsafeMutablePointer<UnsafeMutablePointer<Float>>,
+                  cCols: UnsafeMutablePointer<Int>) -> (rp0: Int, m0: Int, m: Int, g0: Int, np: Int) {
+            let tile = item / groups, grp = item % groups
+            let rp0 = rowPanels * grp / groups, rp1 = rowPanels * (grp + 1) / groups
+            let m0 = rp0 * MR, m = min(outChannels, rp1 * MR) - m0
+            let g0 = tile * tilePanels, np = min(totalPanels, g0 + tilePanels) - g0
+            for j in 0..<np {
+                let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
+                cPtrs[j] = output + img * outChannels * outPixels + m0 * outPixels + pp * NR
+                cCols[j] = min(NR, outPixels - pp * NR)
+            }
+            return (rp0, m0, m, g0, np)
+        }
+    }
+
     /// Packs a weight for `forward` or `backwardInput`.
     public static func pack(_ weight: Tensor, geometry g: ConvGeometry, for use: PackedConvolutionWeight.Use) -> PackedConvolutionWeight {
         weight.checkShape(g.weightShape, "Convolution.pack weight")
@@ -341,12 +376,9 @@ public enum Convolution {
         packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
         if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
         if !forceIm2col { return forwardPadded(input: input, packed: packedWeight.panels, bias: bias, geometry: g) }
-        let K = g.reduction, cout = g.outChannels, ohw = g.outHeight * g.outWidth
-        let panelsPerImage = (ohw + NR - 1) / NR
-        let totalPanels = g.batch * panelsPerImage
-        let tiles = (totalPanels + tilePanels - 1) / tilePanels
-        let rowPanels = (cout + MR - 1) / MR
-        let groups = rowGroups(items: tiles, rowPanels: rowPanels)
+        let K = g.reduction, ohw = g.outHeight * g.outWidth
+        let work = ForwardWorkItems(g)
+        let panelsPerImage = work.panelsPerImage
         let table = RowTable(g)
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
@@ -358,23 +390,14 @@ public enum Convolution {
                 table.ky.withUnsafeBufferPointer { tky in
                 table.kx.withUnsafeBufferPointer { tkx in
                     let src = ip.baseAddress!, dst = op.baseAddress!
-                    Parallel.chunks(tiles * groups) { _, items in
+                    Parallel.chunks(work.count) { _, items in
                         let kcMax = min(KC, K)
                         let bBuf = UnsafeMutablePointer<Float>.allocate(capacity: tilePanels * kcMax * NR)
                         let cPtrs = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: tilePanels)
                         let cCols = UnsafeMutablePointer<Int>.allocate(capacity: tilePanels)
                         defer { bBuf.deallocate(); cPtrs.deallocate(); cCols.deallocate() }
                         for item in items {
-                            let tile = item / groups, grp = item % groups
-                            let rp0 = rowPanels * grp / groups, rp1 = rowPanels * (grp + 1) / groups
-                            let m0 = rp0 * MR, m = min(cout, rp1 * MR) - m0
-                            let g0 = tile * tilePanels, g1 = min(totalPanels, g0 + tilePanels)
-                            let np = g1 - g0
-                            for j in 0..<np {
-                                let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
-                                cPtrs[j] = dst + img * cout * ohw + m0 * ohw + pp * NR
-                                cCols[j] = min(NR, ohw - pp * NR)
-                            }
+                            let (rp0, m0, m, g0, np) = work.item(item, output: dst, cPtrs: cPtrs, cCols: cCols)
                             var k0 = 0
                             while k0 < K {
                                 let kc = min(KC, K - k0)
@@ -418,14 +441,11 @@ public enum Convolution {
     /// output is bit-identical to it.
     static func forwardPadded(input: Tensor, packed aPacked: UnsafeMutablePointer<Float>, bias: Tensor?, geometry g: ConvGeometry,
                               epilogue: ChannelAffine? = nil, mapped: UnsafeMutablePointer<Float>? = nil) -> Tensor {
-        let K = g.reduction, cout = g.outChannels, ow = g.outWidth, ohw = g.outHeight * ow
+        let K = g.reduction, ow = g.outWidth, ohw = g.outHeight * ow
         let layout = DirectLayout(g)
         let offsets = layout.offsets(g)
-        let panelsPerImage = (ohw + NR - 1) / NR
-        let totalPanels = g.batch * panelsPerImage
-        let tiles = (totalPanels + tilePanels - 1) / tilePanels
-        let rowPanels = (cout + MR - 1) / MR
-        let groups = rowGroups(items: tiles, rowPanels: rowPanels)
+        let work = ForwardWorkItems(g)
+        let panelsPerImage = work.panelsPerImage
         let kernels = KernelSet.current
         let inPlane = g.inChannels * g.inHeight * g.inWidth
         let rowStep = g.strideHeight * layout.row
@@ -434,7 +454,7 @@ public enum Convolution {
             out.withUnsafeMutableBufferPointer { op in
                 offsets.withUnsafeBufferPointer { offs in
                     let src = ip.baseAddress!, dst = op.baseAddress!, off = offs.baseAddress!
-                    Parallel.chunks(tiles * groups) { _, items in
+                    Parallel.chunks(work.count) { _, items in
                         // Laid-out images in a ring of slots, each image laid out when its first tile needs it
                         // (tiles go through the images in order; a tile of a narrow layer spans several).
                         // A few slots rather than one per image keep the layout in cache until it is read.
@@ -452,15 +472,9 @@ public enum Convolution {
                             cCols.deallocate(); sources.deallocate()
                         }
                         for item in items {
-                            let tile = item / groups, grp = item % groups
-                            let rp0 = rowPanels * grp / groups, rp1 = rowPanels * (grp + 1) / groups
-                            let m0 = rp0 * MR, m = min(cout, rp1 * MR) - m0
-                            let g0 = tile * tilePanels, g1 = min(totalPanels, g0 + tilePanels)
-                            let np = g1 - g0
+                            let (rp0, m0, m, g0, np) = work.item(item, output: dst, cPtrs: cPtrs, cCols: cCols)
                             for j in 0..<np {
-                                let img = (g0 + j) / panelsPerImage, pp = (g0 + j) % panelsPerImage
-                                cPtrs[j] = dst + img * cout * ohw + m0 * ohw + pp * NR
-                                cCols[j] = min(NR, ohw - pp * NR)
+                                let img = (g0 + j) / panelsPerImage
                                 let slot = images + (img % slots) * layout.count
                                 if held[img % slots] != img {
                                     layout.prepare(src + img * inPlane, g, into: slot)
