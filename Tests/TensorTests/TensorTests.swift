@@ -287,6 +287,16 @@ import Foundation
                             paddingHeight: c.ph, paddingWidth: c.pw)
     }
 
+    /// Runs `body` on the padded path and on the im2col path at 1, 2 and 3 threads, and hands each pair
+    /// of results with its thread count to `check`.
+    func compareWithIm2col(_ body: () -> Tensor, _ check: (_ padded: Tensor, _ im2col: Tensor, _ threads: Int) -> Void) {
+        for threads in [1, 2, 3] {
+            Parallel.withThreadCount(threads) {
+                check(body(), Convolution.$forceIm2col.withValue(true) { body() }, threads)
+            }
+        }
+    }
+
     @Test(arguments: 0..<cases.count)
     func paddedForwardMatchesIm2colBitForBitAndNaive(_ index: Int) {
         let geo = geometry(index)
@@ -296,14 +306,10 @@ import Foundation
         let bias = Tensor.randomNormal(shape: [geo.outChannels], generator: &g)
         var ref = Reference.conv(x, w, geo)
         for i in 0..<ref.count { ref.scalars[i] += bias.scalars[(i / (geo.outHeight * geo.outWidth)) % geo.outChannels] }
-        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
-            let padded = Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
-            let im2col = Convolution.$forceIm2col.withValue(true) {
-                Convolution.forward(input: x, weight: w, bias: bias, geometry: geo)
-            }
+        compareWithIm2col({ Convolution.forward(input: x, weight: w, bias: bias, geometry: geo) }) { padded, im2col, threads in
             #expect(padded == im2col, "\(threads) threads")
             #expect(maxRelativeError(padded.scalars, ref.scalars) < 1e-5, "\(threads) threads")
-        }}
+        }
     }
 
     /// The affine + SiLU epilogue inside the forward work items gives the bits of a separate `channelAffine` pass.
@@ -338,14 +344,13 @@ import Foundation
         let x = Tensor.randomNormal(shape: geo.inputShape, generator: &g)
         let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
         let start = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
-        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
-            var padded = start, im2col = start
-            Convolution.accumulateWeightGradient(&padded, gradOutput: dy, input: x, geometry: geo)
-            Convolution.$forceIm2col.withValue(true) {
-                Convolution.accumulateWeightGradient(&im2col, gradOutput: dy, input: x, geometry: geo)
-            }
+        compareWithIm2col({
+            var gradient = start
+            Convolution.accumulateWeightGradient(&gradient, gradOutput: dy, input: x, geometry: geo)
+            return gradient
+        }) { padded, im2col, threads in
             #expect(padded == im2col, "\(threads) threads")
-        }}
+        }
     }
 
     @Test(arguments: 0..<cases.count)
@@ -356,15 +361,11 @@ import Foundation
         let w = Tensor.randomNormal(shape: geo.weightShape, generator: &g)
         let dy = Tensor.randomNormal(shape: geo.outputShape, generator: &g)
         let lhs = (Convolution.forward(input: x, weight: w, bias: nil, geometry: geo) * dy).sum()
-        for threads in [1, 2, 3] { Parallel.withThreadCount(threads) {
-            let padded = Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
-            let col2im = Convolution.$forceIm2col.withValue(true) {
-                Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo)
-            }
+        compareWithIm2col({ Convolution.backwardInput(gradOutput: dy, weight: w, geometry: geo) }) { padded, col2im, threads in
             #expect(padded == col2im, "\(threads) threads")
             // Adjoint check: <conv(x), dy> = <x, convᵀ(dy)>.
             #expect(abs((x * padded).sum() - lhs) <= 1e-3 * max(1, abs(lhs)), "\(threads) threads")
-        }}
+        }
     }
 }
 
