@@ -334,12 +334,13 @@ public enum Convolution {
         forward(input: input, packedWeight: pack(weight, geometry: g, for: .forward), bias: bias, geometry: g)
     }
 
-    /// `forward` with the weight already packed (`pack(_:geometry:for: .forward)`), so that repeated calls
-    /// with unchanged weights skip the packing.
-    ///
-    /// Work items are tiles of 8 pixel panels and, when there are too few tiles to keep every worker busy,
-    /// groups of output channels; each output element is written by one item with the same summation
-    /// order, so the result does not depend on the thread count.
+    /// The shape checks both packed-weight `forward`s make.
+    static func checkForwardArguments(input: Tensor, packedWeight: PackedConvolutionWeight, bias: Tensor?, geometry g: ConvGeometry) {
+        input.checkShape(g.inputShape, "Convolution.forward input")
+        packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
+        if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
+    }
+
     /// A per-output-channel affine map and optional SiLU applied to a convolution's output as it is produced:
     /// `y[n, c] = act(out[n, c] · scale[c] + shift[c])` (`Elementwise.channelAffine`, same bits).
     public struct ChannelAffine: Sendable {
@@ -361,9 +362,7 @@ public enum Convolution {
             let out = forward(input: input, packedWeight: packedWeight, bias: bias, geometry: g)
             return (out, Elementwise.channelAffine(out, scale: epilogue.scale, shift: epilogue.shift, silu: epilogue.silu))
         }
-        input.checkShape(g.inputShape, "Convolution.forward input")
-        packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
-        if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
+        checkForwardArguments(input: input, packedWeight: packedWeight, bias: bias, geometry: g)
         var mapped = Tensor(uninitializedShape: g.outputShape) { _ in }
         let out = mapped.withUnsafeMutableBufferPointer { mp in
             forwardPadded(input: input, packed: packedWeight.panels, bias: bias, geometry: g, epilogue: epilogue, mapped: mp.baseAddress!)
@@ -371,10 +370,14 @@ public enum Convolution {
         return (out, mapped)
     }
 
+    /// `forward` with the weight already packed (`pack(_:geometry:for: .forward)`), so that repeated calls
+    /// with unchanged weights skip the packing.
+    ///
+    /// Work items are tiles of 8 pixel panels and, when there are too few tiles to keep every worker busy,
+    /// groups of output channels; each output element is written by one item with the same summation
+    /// order, so the result does not depend on the thread count.
     public static func forward(input: Tensor, packedWeight: PackedConvolutionWeight, bias: Tensor?, geometry g: ConvGeometry) -> Tensor {
-        input.checkShape(g.inputShape, "Convolution.forward input")
-        packedWeight.check(.forward, outChannels: g.outChannels, reduction: g.reduction)
-        if let bias { bias.checkShape([g.outChannels], "Convolution.forward bias") }
+        checkForwardArguments(input: input, packedWeight: packedWeight, bias: bias, geometry: g)
         if !forceIm2col { return forwardPadded(input: input, packed: packedWeight.panels, bias: bias, geometry: g) }
         let K = g.reduction, ohw = g.outHeight * g.outWidth
         let work = ForwardWorkItems(g)
@@ -580,16 +583,7 @@ public enum Convolution {
                             var pp0 = 0
                             while pp0 < panelsPerImage {
                                 let np = min(tp16, panelsPerImage - pp0)
-                                for j in 0..<np {
-                                    let p0 = (pp0 + j) * NR, cols = min(NR, ohw - p0)
-                                    let panel = bBuf + j * cout * NR
-                                    if cols == NR {
-                                        for co in 0..<cout { (panel + co * NR).update(from: gImg + co * ohw + p0, count: NR) }
-                                    } else {
-                                        panel.update(repeating: 0, count: cout * NR)
-                                        for co in 0..<cout { (panel + co * NR).update(from: gImg + co * ohw + p0, count: cols) }
-                                    }
-                                }
+                                copyOutputGradientPanels(gImg, channels: cout, pixels: ohw, firstPanel: pp0, count: np, into: bBuf)
                                 kernels.gemmPanels(rows, cout, np, aT + (row0 / MR) * cout * MR, cout * MR,
                                                    bBuf, cout * NR, cPtrs, cCols, tp16 * NR, false)
                                 for j in 0..<np {
@@ -605,6 +599,25 @@ public enum Convolution {
             }
         }
         return dIn
+    }
+
+    /// Copies `count` output-gradient panels from panel `firstPanel` on (`NR` pixels of each of `channels`
+    /// planes of `pixels` floats) into `panels` (`[count][channels][NR]`), zero-filling a short last panel.
+    /// Copied rather than read in place: dOut's rows, `pixels` floats apart (often a multiple of 4 KB), fall
+    /// into the same few L1 sets and the GEMM ran slower.
+    @inline(__always)
+    static func copyOutputGradientPanels(_ image: UnsafePointer<Float>, channels: Int, pixels: Int, firstPanel: Int, count: Int,
+                                         into panels: UnsafeMutablePointer<Float>) {
+        for j in 0..<count {
+            let p0 = (firstPanel + j) * NR, cols = min(NR, pixels - p0)
+            let panel = panels + j * channels * NR
+            if cols < NR {
+                panel.update(repeating: 0, count: channels * NR)
+                for co in 0..<channels { (panel + co * NR).update(from: image + co * pixels + p0, count: cols) }
+            } else {
+                for co in 0..<channels { copyShort(image + co * pixels + p0, panel + co * NR, NR) }
+            }
+        }
     }
 
     /// `backwardInput` with the scatter-add done into a padded, phase-split copy of each image's gradient
@@ -654,18 +667,7 @@ public enum Convolution {
                             while pp0 < panelsPerImage {
                                 let np = min(tp16, panelsPerImage - pp0)
                                 let aPanels = aT + (row0 / MR) * cout * MR
-                                // dOut is copied into panels: read in place, its rows (ohw floats apart, often a
-                                // multiple of 4 KB) fall into the same few L1 sets and the GEMM ran slower.
-                                for j in 0..<np {
-                                    let p0 = (pp0 + j) * NR, cols = min(NR, ohw - p0)
-                                    let panel = bBuf + j * cout * NR
-                                    if cols < NR {
-                                        panel.update(repeating: 0, count: cout * NR)
-                                        for co in 0..<cout { (panel + co * NR).update(from: gImg + co * ohw + p0, count: cols) }
-                                    } else {
-                                        for co in 0..<cout { copyShort(gImg + co * ohw + p0, panel + co * NR, NR) }
-                                    }
-                                }
+                                copyOutputGradientPanels(gImg, channels: cout, pixels: ohw, firstPanel: pp0, count: np, into: bBuf)
                                 kernels.gemmPanels(rows, cout, np, aPanels, cout * MR, bBuf, cout * NR, cPtrs, cCols, tp16 * NR, false)
                                 for j in 0..<np {
                                     // Scatter-add panel j, one output-row segment at a time.
