@@ -1,9 +1,6 @@
 import Foundation
 import Imaging
 
-/// How a filter reads outside its buffer: zero (masks) or the nearest edge value (images).
-typealias EdgeMode = FilterEdge
-
 /// A normalised 1-D Gaussian kernel with radius `ceil(3 sigma)`.
 func gaussianKernel(sigma: Float) -> [Float] {
     let radius = max(1, Int((3 * sigma).rounded(.up)))
@@ -22,7 +19,7 @@ func gaussianKernel(sigma: Float) -> [Float] {
 /// `[h, w, channels] -> [h, w, channels]`.
 ///
 /// Cost `O(h w channels (6 sigma + 1))`; `sigma < 0.3` is a no-op.
-func gaussianBlur(_ values: inout [Float], width: Int, height: Int, channels: Int, sigma: Float, edge: EdgeMode) {
+func gaussianBlur(_ values: inout [Float], width: Int, height: Int, channels: Int, sigma: Float, edge: FilterEdge) {
     precondition(values.count == width * height * channels, "gaussianBlur: buffer does not match \(width)x\(height)x\(channels)")
     guard sigma >= 0.3 else { return }
     let kernel = gaussianKernel(sigma: sigma)
