@@ -149,9 +149,16 @@ import Testing
         map[2 * w + 2] = 3; map[9 * w + 9] = 1; map[0] = -5
         let a = Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 0)
         #expect(a.positiveShareInMask == 0.75 && a.maskAreaShare == 0.25 && a.enrichment == 3 && a.pointingHit)
+        // A blend at 40% opacity covers the same region: inside is above half the mask's peak, not 0.5.
+        let faint = mask.map { $0 * 0.4 }
+        #expect(Faithfulness.maskAgreement(map: map, mask: faint, width: w, height: h, dilation: 0) == a)
         map[9 * w + 9] = 10
         #expect(!Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 3).pointingHit)
         #expect(Faithfulness.maskAgreement(map: map, mask: mask, width: w, height: h, dilation: 5).pointingHit)
+        #expect(Faithfulness.maskAgreement(map: map, mask: faint, width: w, height: h, dilation: 5).pointingHit)
+        // No mask at all: nothing is inside.
+        let none = Faithfulness.maskAgreement(map: map, mask: [Float](repeating: 0, count: 100), width: w, height: h, dilation: 5)
+        #expect(none.maskAreaShare == 0 && none.enrichment == 0 && !none.pointingHit)
     }
 
     @Test func smoothedPointingFollowsTheMassNotTheBrightestPixel() {

@@ -193,6 +193,30 @@ struct CLITests {
         #expect(lines.count == 3)
     }
 
+    @Test func faithfulnessMapsFileHoldsCropMaskAndBothMapsForNumpy() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shape = InputShape(channels: 3, height: 4, width: 5)
+        let crop = (0..<60).map { Float($0) / 60 }, mask = (0..<20).map { Float($0 % 2) }
+        let trained = Attribution(map: (0..<60).map { Float($0) - 30 }, shape: shape, inputLogit: 2.5, baselineLogit: -1,
+                                  expectedDifference: 3.5, steps: 32, rule: .gaussLegendre, baseline: .uniformNoise(samples: 1, seed: 1))
+        var random = trained
+        random.map = random.map.map { -$0 }
+        random.inputLogit = 0.25
+        let path = folder.appendingPathComponent("maps/fake_selfBlend_a.mp4-frame7.safetensors").path
+        try FaithfulnessCommand.writeMaps(to: path, crop: crop, mask: mask, trained: trained, random: random,
+                                          video: "fake/selfBlend/a.mp4", method: "selfBlend", frameIndex: 7)
+        let archive = try TensorArchive.read(from: URL(fileURLWithPath: path))
+        #expect(archive.tensors["crop"] == .init(shape: [3, 4, 5], values: crop))
+        #expect(archive.tensors["mask"] == .init(shape: [4, 5], values: mask))
+        #expect(archive.tensors["attribution"] == .init(shape: [3, 4, 5], values: trained.map))
+        #expect(archive.tensors["randomModelAttribution"] == .init(shape: [3, 4, 5], values: random.map))
+        #expect(archive.metadata["video"] == "fake/selfBlend/a.mp4" && archive.metadata["method"] == "selfBlend")
+        #expect(archive.metadata["frameIndex"] == "7" && archive.metadata["steps"] == "32")
+        #expect(archive.metadata["inputLogit"] == "2.5" && archive.metadata["randomModelInputLogit"] == "0.25")
+        #expect(archive.metadata["baseline"] == trained.baseline.description)
+    }
+
     @Test func atomicWritesLeaveNoPartialFile() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -156,25 +156,27 @@ public enum Faithfulness {
     /// Mask share and pointing game.
     /// - Parameters:
     ///   - map: `[H, W]` attributions.
-    ///   - mask: `[H, W]` mask, a pixel counts as inside when its value is > 0.5.
+    ///   - mask: `[H, W]` blend weights; a pixel counts as inside when its weight is above half the
+    ///     mask's peak (see ``insideThreshold(of:)``).
     ///   - dilation: pointing-game tolerance in pixels (square dilation).
     ///   - peakSmoothing: Gaussian sigma in pixels for `smoothedPointingHit`.
     ///   - patchSize: side of the squares for `patchEnrichment` (edge patches may be smaller).
     public static func maskAgreement(map: [Float], mask: [Float], width: Int, height: Int, dilation: Int = 8,
                                      peakSmoothing: Double = 4, patchSize: Int = 8) -> MaskAgreement {
         precondition(map.count == width * height && mask.count == width * height, "map and mask must be \(width)x\(height)")
+        let threshold = insideThreshold(of: mask)
         var inside = 0.0, total = 0.0, area = 0
         for i in 0..<map.count {
             let v = Double(max(map[i], 0))
             total += v
-            if mask[i] > 0.5 { inside += v; area += 1 }
+            if mask[i] > threshold { inside += v; area += 1 }
         }
         func hits(_ values: [Float]) -> Bool {
             var peak = 0
             for i in values.indices where values[i] > values[peak] { peak = i }
             let px = peak % width, py = peak / width
             for y in max(0, py - dilation)...min(height - 1, py + dilation) {
-                for x in max(0, px - dilation)...min(width - 1, px + dilation) where mask[y * width + x] > 0.5 { return true }
+                for x in max(0, px - dilation)...min(width - 1, px + dilation) where mask[y * width + x] > threshold { return true }
             }
             return false
         }
@@ -182,16 +184,28 @@ public enum Faithfulness {
             ? GaussianBlur.planes(map, planes: 1, height: height, width: width, sigma: peakSmoothing) : map
         let share = total > 0 ? inside / total : 0
         let areaShare = Double(area) / Double(map.count)
-        let patchShare = netPositiveShareInMask(map: map, mask: mask, width: width, height: height, patchSize: patchSize)
+        let patchShare = netPositiveShareInMask(map: map, mask: mask, threshold: threshold, width: width, height: height,
+                                                patchSize: patchSize)
         return MaskAgreement(positiveShareInMask: share, maskAreaShare: areaShare,
                              enrichment: areaShare > 0 ? share / areaShare : 0,
                              patchEnrichment: areaShare > 0 ? patchShare / areaShare : 0,
                              pointingHit: hits(map), smoothedPointingHit: hits(smoothed))
     }
 
+    /// The blend weight above which a pixel counts as inside the mask: half the mask's peak.
+    ///
+    /// A synthesized fake's mask is its blend weight, the face shape times the blend ratio. A face
+    /// blended at 54% opacity is manipulated over its whole shape, yet no pixel of its mask
+    /// exceeds 0.5; a fixed 0.5 would shrink such a region to a core or to nothing. Half the peak
+    /// is the shape's own half-way contour at any opacity, and 0.5 for a fully opaque blend.
+    static func insideThreshold(of mask: [Float]) -> Float {
+        0.5 * (mask.max() ?? 0)
+    }
+
     /// Share of the positive net attribution of `patchSize` squares that lies inside the mask, a patch
-    /// counting in proportion to its pixels inside (`mask > 0.5`); 0 when no patch has a positive sum.
-    static func netPositiveShareInMask(map: [Float], mask: [Float], width: Int, height: Int, patchSize: Int) -> Double {
+    /// counting in proportion to its pixels inside (`mask > threshold`); 0 when no patch has a positive sum.
+    static func netPositiveShareInMask(map: [Float], mask: [Float], threshold: Float, width: Int, height: Int,
+                                       patchSize: Int) -> Double {
         precondition(patchSize >= 1, "patch size must be positive")
         var inside = 0.0, total = 0.0
         for y0 in stride(from: 0, to: height, by: patchSize) {
@@ -200,7 +214,7 @@ public enum Faithfulness {
                 for y in y0..<min(height, y0 + patchSize) {
                     for x in x0..<min(width, x0 + patchSize) {
                         sum += Double(map[y * width + x]); pixels += 1
-                        if mask[y * width + x] > 0.5 { covered += 1 }
+                        if mask[y * width + x] > threshold { covered += 1 }
                     }
                 }
                 guard sum > 0 else { continue }

@@ -14,7 +14,7 @@ enum FaithfulnessCommand: Command {
     static let summary = "check the attribution maps: randomisation, deletion, mask share and pointing game"
     static let help = """
     Usage: glassbox faithfulness SET [--weights FILE] [--max N] [--steps S] [--baseline B] [--smoothgrad N[:L]]
-                                  [--json OUT] [--out DIR]
+                                  [--json OUT] [--out DIR] [--maps DIR]
 
     For each fake of SET that has a blend mask (sets written by `glassbox synth` have them), takes the
     most suspicious scored frame, computes its integrated-gradients map, and measures:
@@ -25,7 +25,8 @@ enum FaithfulnessCommand: Command {
                      against random order; area between the curves (positive is good)
       mask share     share of positive attribution inside the blend mask over the mask's share of
                      the crop (goal: 2 or more), per pixel and on the net (signed) attribution of
-                     8 px patches, where neighbouring pixels' opposite signs cancel
+                     8 px patches, where neighbouring pixels' opposite signs cancel; a pixel is
+                     inside where its blend weight is above half the mask's peak
       pointing game  whether the map's peak falls inside the mask dilated by 8 px (goal: 80% of fakes),
                      at the brightest pixel and at the peak of the map smoothed at sigma 4 px; with
                      two controls: the randomised model's smoothed map, and a map peaking at the
@@ -41,6 +42,9 @@ enum FaithfulnessCommand: Command {
       --smoothgrad N[:L]  \(SmoothGradOption.help)
       --json OUT       per-fake results and the summary as JSON
       --out DIR        also write, per fake, crop | blend mask | heatmap side by side as PNG
+      --maps DIR       also write, per fake, a safetensors file for numpy or PyTorch: `crop` and
+                       `attribution` and `randomModelAttribution` [3, S, S], `mask` [S, S]; the
+                       metadata names the video, frame, baseline, steps and logits
     """
 
     struct FakeResult: Codable {
@@ -90,6 +94,7 @@ enum FaithfulnessCommand: Command {
         let smoothing = try SmoothGradOption.parse(try arguments.option("--smoothgrad"))
         let jsonOut = try arguments.option("--json")
         let pictures = try arguments.option("--out")
+        let mapsFolder = try arguments.option("--maps")
         let inputs = arguments.positionals()
         try arguments.finish()
         guard inputs.count == 1 else { throw CLIError.usage("give exactly one SET folder") }
@@ -135,6 +140,11 @@ enum FaithfulnessCommand: Command {
                     }
                     let name = entry.path.replacingOccurrences(of: "/", with: "_")
                     try FileOutput.write(Data(canvas.pngData()), to: "\(pictures)/\(name)-frame\(frame.index).png")
+                }
+                if let mapsFolder {
+                    try writeMaps(to: "\(mapsFolder)/\(entry.path.replacingOccurrences(of: "/", with: "_"))-frame\(frame.index).safetensors",
+                                  crop: input, mask: mask, trained: trained, random: random, video: entry.path,
+                                  method: entry.method ?? "unknown", frameIndex: frame.index)
                 }
                 let agreement = Faithfulness.maskAgreement(map: trained.channelSum, mask: mask, width: s, height: s, dilation: 8)
                 let randomAgreement = Faithfulness.maskAgreement(map: random.channelSum, mask: mask, width: s, height: s, dilation: 8)
@@ -200,6 +210,26 @@ enum FaithfulnessCommand: Command {
         }
         for line in skipped { Console.err("skipped: \(line)") }
         if let jsonOut { try FileOutput.writeJSON(summary, to: jsonOut) }
+    }
+
+    /// One fake's crop, mask and both attribution maps as safetensors, written whole or not at all.
+    static func writeMaps(to path: String, crop: [Float], mask: [Float], trained: Attribution, random: Attribution,
+                          video: String, method: String, frameIndex: Int) throws {
+        let shape = trained.shape
+        let planes = [shape.channels, shape.height, shape.width]
+        let archive = TensorArchive(tensors: [
+            "crop": .init(shape: planes, values: crop),
+            "mask": .init(shape: [shape.height, shape.width], values: mask),
+            "attribution": .init(shape: planes, values: trained.map),
+            "randomModelAttribution": .init(shape: planes, values: random.map),
+        ], metadata: [
+            "format": "glassbox-faithfulness-maps-v1",
+            "video": video, "method": method, "frameIndex": "\(frameIndex)",
+            "baseline": trained.baseline.description, "steps": "\(trained.steps)",
+            "inputLogit": "\(trained.inputLogit)", "baselineLogit": "\(trained.baselineLogit)",
+            "randomModelInputLogit": "\(random.inputLogit)", "randomModelBaselineLogit": "\(random.baselineLogit)",
+        ])
+        try FileOutput.write(Data(try archive.serialized()), to: path)
     }
 
     /// Frame `index` of a mask video (or the mask PNG of a still).
