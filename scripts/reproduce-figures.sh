@@ -95,3 +95,10 @@ bench/long-decode.sh "$BIN" 10
 GLASSBOX_CPU=baseline "$BIN" bench gemm --threads 1
 # PyTorch comparison (needs the venv of bench/README.md; 5 paired rounds by default, about 3.5 minutes):
 # .venv/bin/python bench/torch_reference.py --ours "$BIN bench nn"
+# Other integration paths (Guided IG, Blur IG) on the same crops, in PyTorch (same venv plus scipy,
+# about 3 minutes; docs/STATUS.md, Explanations):
+# "$BIN" faithfulness "$OUT/valset" --max 24 --baseline black --maps "$OUT/maps-black"
+# .venv/bin/python bench/attribution_paths.py "$OUT/maps-black"
+# and the readings of "inside" a soft mask, for each baseline's own maps:
+# for b in blur noise:1 black; do "$BIN" faithfulness "$OUT/valset" --max 24 --baseline $b --maps "$OUT/maps-${b%%:*}"
+#     .venv/bin/python bench/attribution_paths.py "$OUT/maps-${b%%:*}" --paths ""; done
