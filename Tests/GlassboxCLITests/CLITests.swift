@@ -119,6 +119,12 @@ struct CLITests {
         #expect(GlassboxCommand.run(["scan", clip, "--no-explain", "--baseline", "black"]) == .usage)
         #expect(GlassboxCommand.run(["faithfulness", folder.path, "--baseline", "noise:0"]) == .usage)
         #expect(GlassboxCommand.run(["scan", clip, "--no-explain", "--smoothgrad", "4"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--no-explain", "--steps", "16"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--no-explain", "--rule", "trapezoid"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--rule", "simpson"]) == .usage)
+        #expect(GlassboxCommand.run(["scan", clip, "--steps", "1"]) == .usage)
+        #expect(GlassboxCommand.run(["explain", clip, "--frame", "0", "--rule", "midpoint"]) == .usage)
+        #expect(GlassboxCommand.run(["faithfulness", folder.path, "--rule", "midpoint"]) == .usage)
         #expect(GlassboxCommand.run(["explain", clip, "--frame", "0", "--smoothgrad", "4:2"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--jpeg-quality", "90-20"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--h264-share", "2"]) == .usage)
@@ -136,6 +142,15 @@ struct CLITests {
         #expect(try BaselineOption.parse("noise:4") == .uniformNoise(samples: 4, seed: 1))
         for bad in ["", "blur:0", "blur:x", "black:2", "noise:0", "noise:999", "white"] {
             #expect(throws: CLIError.self) { try BaselineOption.parse(bad) }
+        }
+    }
+
+    @Test func quadratureOptionParsesBothRules() throws {
+        #expect(try QuadratureOption.parse(nil) == .gaussLegendre)
+        #expect(try QuadratureOption.parse("gauss-legendre") == .gaussLegendre)
+        #expect(try QuadratureOption.parse("Trapezoid") == .trapezoid)
+        for bad in ["", "simpson", "gauss"] {
+            #expect(throws: CLIError.self) { try QuadratureOption.parse(bad) }
         }
     }
 

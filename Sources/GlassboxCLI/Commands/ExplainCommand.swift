@@ -11,8 +11,8 @@ enum ExplainCommand: Command {
     static let name = "explain"
     static let summary = "explain one frame (IG heatmap, regions), or re-run a verdict with SAE features switched off"
     static let help = """
-    Usage: glassbox explain FILE --frame N [--out DIR] [--steps S] [--baseline B] [--smoothgrad N[:L]]
-                                        [--weights FILE]
+    Usage: glassbox explain FILE --frame N [--out DIR] [--steps S] [--rule R] [--baseline B]
+                                        [--smoothgrad N[:L]] [--weights FILE]
            glassbox explain FILE --ablate ID[,ID...] [--weights FILE] [--sae FILE]
 
     --frame N      explains decoded frame N: tracks faces over the second around it, computes the
@@ -28,6 +28,7 @@ enum ExplainCommand: Command {
     Options:
       --steps S        integrated-gradients steps (default 32)
       --baseline B     \(BaselineOption.help)
+      --rule R         \(QuadratureOption.help)
       --smoothgrad N[:L]  \(SmoothGradOption.help)
       --weights FILE   detector (default weights/detector.safetensors)
       --sae FILE       sparse autoencoder (default weights/sae.safetensors)
@@ -40,6 +41,7 @@ enum ExplainCommand: Command {
         let steps = try arguments.int("--steps", default: 32, range: 2...1024)
         let baseline = try BaselineOption.parse(try arguments.option("--baseline") ?? "blur")
         let smoothing = try SmoothGradOption.parse(try arguments.option("--smoothgrad"))
+        let rule = try QuadratureOption.parse(try arguments.option("--rule"))
         let weights = try arguments.option("--weights") ?? Resources.detectorWeights
         let saePath = try arguments.option("--sae") ?? Resources.locate("weights/sae.safetensors")
         let inputs = arguments.positionals()
@@ -52,8 +54,8 @@ enum ExplainCommand: Command {
         let scanner = VideoScanner(model: model, detector: try FaceDetector.standard())
         if let frame {
             guard let index = Int(frame), index >= 0 else { throw CLIError.usage("--frame expects a frame index >= 0") }
-            try explainFrame(inputs[0], index: index, scanner: scanner, model: model, steps: steps, baseline: baseline,
-                             smoothing: smoothing, out: out)
+            try explainFrame(inputs[0], index: index, scanner: scanner, model: model, steps: steps, rule: rule,
+                             baseline: baseline, smoothing: smoothing, out: out)
         } else {
             let ids = try Set(ablate.map { text -> Int in
                 guard let id = Int(text), id >= 0 else { throw CLIError.usage("--ablate expects feature ids, got '\(text)'") }
@@ -68,7 +70,7 @@ enum ExplainCommand: Command {
     }
 
     static func explainFrame(_ path: String, index: Int, scanner: VideoScanner, model: DetectorModel, steps: Int,
-                             baseline: Baseline = .default, smoothing: IntegratedGradients.Smoothing? = nil,
+                             rule: QuadratureRule = .gaussLegendre, baseline: Baseline = .default, smoothing: IntegratedGradients.Smoothing? = nil,
                              out: String) throws {
         let info = try VideoReader(path: path).info
         guard info.frameCount == 0 || index < info.frameCount else {
@@ -78,7 +80,7 @@ enum ExplainCommand: Command {
         let sampling = SamplingOptions(sampling: .every, startSeconds: max(0, time - 0.5), endSeconds: time + 0.5)
         let scan = try scanner.scan(path: path, options: ScanOptions(sampling: sampling))
         var found = false
-        let ig = IntegratedGradients(.init(steps: steps, baseline: baseline, normalization: .identity(channels: 3),
+        let ig = IntegratedGradients(.init(steps: steps, rule: rule, baseline: baseline, normalization: .identity(channels: 3),
                                            smoothing: smoothing))
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var archive = TensorArchive(metadata: ["format": "glassbox-attributions-v1"])

@@ -13,7 +13,7 @@ enum FaithfulnessCommand: Command {
     static let name = "faithfulness"
     static let summary = "check the attribution maps: randomisation, deletion, mask share and pointing game"
     static let help = """
-    Usage: glassbox faithfulness SET [--weights FILE] [--max N] [--steps S] [--baseline B] [--smoothgrad N[:L]]
+    Usage: glassbox faithfulness SET [--weights FILE] [--max N] [--steps S] [--rule R] [--baseline B] [--smoothgrad N[:L]]
                                   [--json OUT] [--out DIR] [--maps DIR]
 
     For each fake of SET that has a blend mask (sets written by `glassbox synth` have them), takes the
@@ -36,6 +36,7 @@ enum FaithfulnessCommand: Command {
       --weights FILE   detector (default weights/detector.safetensors)
       --max N          fakes to check (default 20)
       --steps S        integrated-gradients steps (default 32)
+      --rule R         \(QuadratureOption.help)
       --baseline B     integrated-gradients baseline: blur (sigma 8 px, the default, as scans use),
                        blur:S (sigma S px), black, or noise:N (uniform noise, N draws averaged;
                        better localised on this detector, N times slower: see docs/STATUS.md)
@@ -90,6 +91,7 @@ enum FaithfulnessCommand: Command {
         let weights = try arguments.option("--weights") ?? Resources.detectorWeights
         let maximum = try arguments.int("--max", default: 20, range: 1...100_000)
         let steps = try arguments.int("--steps", default: 32, range: 2...1024)
+        let rule = try QuadratureOption.parse(try arguments.option("--rule"))
         let baseline = try BaselineOption.parse(try arguments.option("--baseline") ?? "blur")
         let smoothing = try SmoothGradOption.parse(try arguments.option("--smoothgrad"))
         let jsonOut = try arguments.option("--json")
@@ -106,7 +108,7 @@ enum FaithfulnessCommand: Command {
                                        temporal: model.temporal, format: model.format)
         let scanner = VideoScanner(model: model, detector: try FaceDetector.standard())
         let s = model.format.size
-        let ig = IntegratedGradients(.init(steps: steps, baseline: baseline, normalization: .identity(channels: 3),
+        let ig = IntegratedGradients(.init(steps: steps, rule: rule, baseline: baseline, normalization: .identity(channels: 3),
                                            smoothing: smoothing))
 
         let fakes = set.entries.filter { $0.isFake && $0.mask != nil }.prefix(maximum)
@@ -185,8 +187,8 @@ enum FaithfulnessCommand: Command {
                               smoothedPointingGame: share(results.map(\.smoothedPointingHit)),
                               randomModelSmoothedPointingGame: share(results.map(\.randomModelSmoothedPointingHit)),
                               centrePointingGame: share(results.map(\.centrePointingHit)), results: results, skipped: skipped)
-        Console.out(String(format: "fakes checked: %d (%d skipped); integrated gradients from a %@ baseline, %d steps",
-                           results.count, skipped.count, baseline.description, steps))
+        Console.out(String(format: "fakes checked: %d (%d skipped); integrated gradients from a %@ baseline, %d steps, %@ rule",
+                           results.count, skipped.count, baseline.description, steps, rule.rawValue))
         Console.out(String(format: "randomisation: mean Spearman |map| trained vs random weights %.3f (low is good)", summary.meanRandomisationSpearman))
         Console.out(String(format: "deletion: mean area between random and attribution curves %.4f; attribution faster in %.0f%% of fakes",
                            summary.meanDeletionAreaBetween, 100 * summary.deletionBetterThanRandom))

@@ -39,13 +39,18 @@ enum ScanCommand: Command {
                         manipulated region, N times the attribution cost)
       --smoothgrad N[:L]  average each map over N noisy copies of the crop (SmoothGrad; noise
                         L x the pixel range, default 0.1); N times the attribution cost
+      --steps S         integrated-gradients steps per map (default 32); the JSON reports each
+                        map's completeness error, so too few steps show
+      --rule R          quadrature rule of the path integral: gauss-legendre (default) or
+                        trapezoid
       --frames N        score N frames spread evenly (default: 4 per second, 8 to 64)
       --fps F           score frames at F per second instead
       --start S, --end S   only this time range (seconds)
       --shard K/N       only the K-th of N equal shares of the file list (K = 1..N), for
                         splitting a corpus across machines; shares are disjoint and cover all
     Examples:
-      glassbox scan Samples/fake_selfBlend.mp4 --json out/scan.json
+      glassbox scan Samples/fake/selfBlend/single_face.mp4 --json out/scan.json
+      glassbox scan clip.mp4 --baseline noise:1 --steps 64 --rule trapezoid
       glassbox scan corpus/ --jsonl results.jsonl --shard 2/8
     """
 
@@ -68,6 +73,19 @@ enum ScanCommand: Command {
         let smoothingOption = try arguments.option("--smoothgrad")
         let smoothing = try SmoothGradOption.parse(smoothingOption)
         if noExplain && smoothingOption != nil { throw CLIError.usage("--smoothgrad sets the attribution maps; --no-explain makes none") }
+        let stepsOption = try arguments.option("--steps")
+        let ruleOption = try arguments.option("--rule")
+        if noExplain && (stepsOption != nil || ruleOption != nil) {
+            throw CLIError.usage("--steps and --rule set the attribution maps; --no-explain makes none")
+        }
+        var settings = ExplanationSettings()
+        settings.baseline = baseline
+        settings.smoothing = smoothing
+        settings.rule = try QuadratureOption.parse(ruleOption)
+        if let stepsOption {
+            guard let n = Int(stepsOption), (2...1024).contains(n) else { throw CLIError.usage("--steps expects 2...1024, got '\(stepsOption)'") }
+            settings.steps = n
+        }
         let inputs = arguments.positionals()
         try arguments.finish()
         guard !inputs.isEmpty else { throw CLIError.usage("give a video FILE (or folders/files with --jsonl)") }
@@ -113,8 +131,7 @@ enum ScanCommand: Command {
             document = try scanOne(inputs[0], context: context)
         } else {
             document = try scanAndExplain(inputs[0], context: context, saePath: saePath, outputStem: outputStem,
-                                          documentDirectory: documentDirectory, baseline: baseline,
-                                          smoothing: smoothing)
+                                          documentDirectory: documentDirectory, settings: settings)
         }
         // With `--json -` stdout carries the JSON alone, so the summary goes to stderr.
         if documentPath == "-" { Console.err(humanSummary(document)) } else { Console.out(humanSummary(document)) }
@@ -163,8 +180,7 @@ enum ScanCommand: Command {
     /// Scans, then explains: IG maps, SAE features, shortcut check; adjusts the verdict to unsure
     /// when the quality ladder flips it.
     static func scanAndExplain(_ path: String, context: Context, saePath: String, outputStem: String,
-                               documentDirectory: String, baseline: Baseline = .default,
-                               smoothing: IntegratedGradients.Smoothing? = nil) throws -> ScanDocument {
+                               documentDirectory: String, settings: ExplanationSettings = .init()) throws -> ScanDocument {
         let (scan, scanned) = try scanWithDocument(path, context: context, keepsCodecWindows: true)
         var document = scanned
         guard !scan.tracks.isEmpty else { return document }
@@ -180,8 +196,7 @@ enum ScanCommand: Command {
         }
         Console.err("explaining: integrated gradients, features, shortcut check")
         var explainer = ScanExplainer(model: context.model, sae: sae, dictionary: dictionary)
-        explainer.settings.baseline = baseline
-        explainer.settings.smoothing = smoothing
+        explainer.settings = settings
         let (section, maps) = try explainer.explain(scan: scan, outputStem: outputStem, documentDirectory: documentDirectory)
         document.explanation = section
         let check = ShortcutCheck(model: context.model)

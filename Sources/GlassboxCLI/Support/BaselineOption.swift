@@ -44,3 +44,17 @@ enum SmoothGradOption {
         return IntegratedGradients.Smoothing(samples: samples, noiseLevel: level, seed: 1)
     }
 }
+
+/// The `--rule` option: the quadrature rule of the integrated-gradients path integral.
+enum QuadratureOption {
+    static let help = "gauss-legendre (the default: exact for polynomials of degree 2S-1 in S steps) or trapezoid (S equally spaced points, both ends included)"
+
+    /// `gauss-legendre` or `trapezoid`; the default rule when the option is absent.
+    static func parse(_ text: String?) throws -> QuadratureRule {
+        switch text?.lowercased() {
+        case nil, "gauss-legendre", "gausslegendre": return .gaussLegendre
+        case "trapezoid": return .trapezoid
+        default: throw CLIError.usage("--rule is gauss-legendre or trapezoid, got '\(text!)'")
+        }
+    }
+}
