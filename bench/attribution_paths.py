@@ -26,7 +26,7 @@ files, the enrichment under other readings of "inside" a soft mask (`mask_defini
 
 Needs torch, numpy and scipy (`.venv/bin/pip install torch numpy scipy`).
 """
-import argparse, glob, json, os, struct, sys
+import argparse, glob, json, os, sys
 
 import numpy as np
 import torch
@@ -34,19 +34,6 @@ from scipy.ndimage import gaussian_filter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_reference import read_safetensors, SpatialNetwork  # noqa: E402
-
-
-def read_archive(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, info in header.items():
-        b, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[8 + n + b:8 + n + e], dtype="<f4").reshape(info["shape"]).copy()
-    return out, meta
 
 
 def load_detector(path):
@@ -206,7 +193,7 @@ def main():
     definitions = []
     parity = []
     for path in files:
-        tensors, meta = read_archive(path)
+        tensors, meta = read_safetensors(path)
         x, mask = tensors["crop"].astype(np.float64), tensors["mask"]
         ours = tensors["attribution"]
         definitions.append(mask_definitions(ours.sum(0), mask))
