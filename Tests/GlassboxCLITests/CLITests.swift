@@ -125,6 +125,7 @@ struct CLITests {
         #expect(GlassboxCommand.run(["scan", clip, "--steps", "1"]) == .usage)
         #expect(GlassboxCommand.run(["explain", clip, "--frame", "0", "--rule", "midpoint"]) == .usage)
         #expect(GlassboxCommand.run(["faithfulness", folder.path, "--rule", "midpoint"]) == .usage)
+        #expect(throws: CLIError.self) { try FileOutput.prepareFolder(clip + "/maps") }   // a file is in the way
         #expect(GlassboxCommand.run(["explain", clip, "--frame", "0", "--smoothgrad", "4:2"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--jpeg-quality", "90-20"]) == .usage)
         #expect(GlassboxCommand.run(["train", "--h264-share", "2"]) == .usage)

@@ -104,6 +104,7 @@ enum FaithfulnessCommand: Command {
         do { set = try ManipulationSet.load(path: inputs[0]) } catch { throw CLIError.dataError("\(error)") }
         let model: DetectorModel
         do { model = try DetectorModel.load(from: weights) } catch { throw CLIError.noInput("\(error)") }
+        for folder in [pictures, mapsFolder].compactMap({ $0 }) { try FileOutput.prepareFolder(folder) }
         let randomised = DetectorModel(spatial: SpatialNetwork(configuration: model.spatial.configuration, seed: 987_654),
                                        temporal: model.temporal, format: model.format)
         let scanner = VideoScanner(model: model, detector: try FaceDetector.standard())

@@ -30,6 +30,18 @@ public enum FileOutput {
         return data
     }
 
+    /// Creates an output folder (and its parents) up front, so that a long run does not find out at
+    /// its first write that it cannot write.
+    /// - Throws: `CLIError.io` naming the folder and the reason.
+    public static func prepareFolder(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw CLIError.io("\(path): cannot create the output folder (\(error.localizedDescription))")
+        }
+        guard FileManager.default.isWritableFile(atPath: path) else { throw CLIError.io("\(path): output folder is not writable") }
+    }
+
     /// Checks that an input path exists and is a regular file.
     /// - Throws: `CLIError.noInput` when missing, `CLIError.dataError` when it is a folder.
     public static func requireFile(_ path: String) throws {
