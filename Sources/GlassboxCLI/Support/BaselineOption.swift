@@ -47,7 +47,7 @@ enum SmoothGradOption {
 
 /// The `--rule` option: the quadrature rule of the integrated-gradients path integral.
 enum QuadratureOption {
-    static let help = "gauss-legendre (the default: exact for polynomials of degree 2S-1 in S steps) or trapezoid (S equally spaced points, both ends included)"
+    static let help = "quadrature rule of the path integral: gauss-legendre (default) or trapezoid"
 
     /// `gauss-legendre` or `trapezoid`; the default rule when the option is absent.
     static func parse(_ text: String?) throws -> QuadratureRule {
