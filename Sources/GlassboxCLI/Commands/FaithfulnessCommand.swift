@@ -85,6 +85,26 @@ enum FaithfulnessCommand: Command {
         var centrePointingGame: Double
         var results: [FakeResult]
         var skipped: [String]
+
+        /// Means and shares over `results`.
+        init(baseline: String, results: [FakeResult], skipped: [String]) {
+            let mean = FaithfulnessCommand.mean, share = FaithfulnessCommand.share
+            self.baseline = baseline
+            fakes = results.count
+            meanRandomisationSpearman = mean(results.map(\.randomisationSpearman))
+            meanDeletionAreaBetween = mean(results.map(\.deletionAreaBetween))
+            deletionBetterThanRandom = share(results.map { $0.deletionAreaBetween > 0 })
+            meanEnrichment = mean(results.map(\.enrichment))
+            enrichmentAtLeastTwo = share(results.map { $0.enrichment >= 2 })
+            meanPatchEnrichment = mean(results.map(\.patchEnrichment))
+            patchEnrichmentAtLeastTwo = share(results.map { $0.patchEnrichment >= 2 })
+            pointingGame = share(results.map(\.pointingHit))
+            smoothedPointingGame = share(results.map(\.smoothedPointingHit))
+            randomModelSmoothedPointingGame = share(results.map(\.randomModelSmoothedPointingHit))
+            centrePointingGame = share(results.map(\.centrePointingHit))
+            self.results = results
+            self.skipped = skipped
+        }
     }
 
     static func run(_ arguments: inout Arguments) throws {
@@ -105,12 +125,8 @@ enum FaithfulnessCommand: Command {
         let model: DetectorModel
         do { model = try DetectorModel.load(from: weights) } catch { throw CLIError.noInput("\(error)") }
         for folder in [pictures, mapsFolder].compactMap({ $0 }) { try FileOutput.prepareFolder(folder) }
-        let randomised = DetectorModel(spatial: SpatialNetwork(configuration: model.spatial.configuration, seed: 987_654),
-                                       temporal: model.temporal, format: model.format)
-        let scanner = VideoScanner(model: model, detector: try FaceDetector.standard())
-        let s = model.format.size
-        let ig = IntegratedGradients(.init(steps: steps, rule: rule, baseline: baseline, normalization: .identity(channels: 3),
-                                           smoothing: smoothing))
+        let checker = FakeChecker(model: model, steps: steps, rule: rule, baseline: baseline, smoothing: smoothing,
+                                  pictures: pictures, mapsFolder: mapsFolder, detector: try FaceDetector.standard())
 
         let fakes = set.entries.filter { $0.isFake && $0.mask != nil }.prefix(maximum)
         guard !fakes.isEmpty else { throw CLIError.dataError("\(inputs[0]): no fakes with blend masks (make the set with glassbox synth)") }
@@ -119,77 +135,108 @@ enum FaithfulnessCommand: Command {
         for entry in fakes {
             defer { bar.advance() }
             do {
-                let scan = try scanner.scan(path: set.absolutePath(entry.path), options: ScanOptions(sampling: .init(sampling: .evenlySpaced(8))))
-                guard let worst = scan.mostSuspiciousTrackIndex else {
-                    skipped.append("\(entry.path): no face"); continue
-                }
-                let track = scan.tracks[worst]
-                let position = track.frames.indices.max { track.frames[$0].probability < track.frames[$1].probability }!
-                let frame = track.frames[position]
-                let crop = scan.evidence[worst].crops[position]
-                let input = model.format.tensorValues(crop)
-                let trained = try ig.attribute(DetectorAttributionModel(model: model), inputs: input, count: 1)[0]
-                let random = try ig.attribute(DetectorAttributionModel(model: randomised), inputs: input, count: 1)[0]
-                let maskImage = try loadMaskFrame(set.absolutePath(entry.mask!), index: frame.index)
-                let mask = maskImage.resampled(box: frame.cropBox, width: s, height: s).luma().values.map { $0 / 255 }
-                if let pictures {
-                    let heat = AttributionHeatmap.image(map: trained.channelSum, width: s, height: s, crop: crop,
-                                                        smoothing: AttributionHeatmap.displaySmoothing)
-                    let maskRGB = RGBImage(width: s, height: s, pixels: mask.flatMap { value -> [UInt8] in
-                        let v = UInt8(max(0, min(255, value * 255))); return [v, v, v] })
-                    var canvas = RGBImage(width: 3 * s, height: s)
-                    for (panel, image) in [crop, maskRGB, heat].enumerated() {
-                        for y in 0..<s { for x in 0..<s { canvas[panel * s + x, y] = image[x, y] } }
-                    }
-                    let name = entry.path.replacingOccurrences(of: "/", with: "_")
-                    try FileOutput.write(Data(canvas.pngData()), to: "\(pictures)/\(name)-frame\(frame.index).png")
-                }
-                if let mapsFolder {
-                    try writeMaps(to: "\(mapsFolder)/\(entry.path.replacingOccurrences(of: "/", with: "_"))-frame\(frame.index).safetensors",
-                                  crop: input, mask: mask, trained: trained, random: random, video: entry.path,
-                                  method: entry.method ?? "unknown", frameIndex: frame.index)
-                }
-                let agreement = Faithfulness.maskAgreement(map: trained.channelSum, mask: mask, width: s, height: s, dilation: 8)
-                let randomAgreement = Faithfulness.maskAgreement(map: random.channelSum, mask: mask, width: s, height: s, dilation: 8)
-                var centreMap = [Float](repeating: 0, count: s * s)
-                centreMap[(s / 2) * s + s / 2] = 1
-                let centreAgreement = Faithfulness.maskAgreement(map: centreMap, mask: mask, width: s, height: s, dilation: 8,
-                                                                 peakSmoothing: 0)
-                let blurred = model.format.tensorValues(crop.gaussianBlurred(sigma: 8))
-                let deletion = try Faithfulness.deletion(model: DetectorAttributionModel(model: model), input: input,
-                                                         map: trained.channelSum, replacement: blurred)
-                results.append(FakeResult(path: entry.path, method: entry.method ?? "unknown", frameIndex: frame.index,
-                                          probability: frame.probability,
-                                          randomisationSpearman: Faithfulness.spearman(trained.channelSum, random.channelSum, absolute: true),
-                                          deletionAreaBetween: deletion.areaBetween, positiveShareInMask: agreement.positiveShareInMask,
-                                          maskAreaShare: agreement.maskAreaShare, enrichment: agreement.enrichment,
-                                          patchEnrichment: agreement.patchEnrichment,
-                                          pointingHit: agreement.pointingHit, smoothedPointingHit: agreement.smoothedPointingHit,
-                                          randomModelSmoothedPointingHit: randomAgreement.smoothedPointingHit,
-                                          centrePointingHit: centreAgreement.pointingHit,
-                                          relativeCompletenessError: trained.relativeCompletenessError))
+                if let result = try checker.check(entry, in: set) { results.append(result) } else { skipped.append("\(entry.path): no face") }
             } catch {
                 skipped.append("\(entry.path): \(mapError(error).description)")
             }
         }
         bar.finish()
         guard !results.isEmpty else { throw CLIError.dataError("no fake could be checked: \(skipped.joined(separator: "; "))") }
-        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
-        func share(_ flags: [Bool]) -> Double { Double(flags.filter { $0 }.count) / Double(max(flags.count, 1)) }
-        let summary = Summary(baseline: baseline.description, fakes: results.count,
-                              meanRandomisationSpearman: mean(results.map(\.randomisationSpearman)),
-                              meanDeletionAreaBetween: mean(results.map(\.deletionAreaBetween)),
-                              deletionBetterThanRandom: share(results.map { $0.deletionAreaBetween > 0 }),
-                              meanEnrichment: mean(results.map(\.enrichment)),
-                              enrichmentAtLeastTwo: share(results.map { $0.enrichment >= 2 }),
-                              meanPatchEnrichment: mean(results.map(\.patchEnrichment)),
-                              patchEnrichmentAtLeastTwo: share(results.map { $0.patchEnrichment >= 2 }),
-                              pointingGame: share(results.map(\.pointingHit)),
-                              smoothedPointingGame: share(results.map(\.smoothedPointingHit)),
-                              randomModelSmoothedPointingGame: share(results.map(\.randomModelSmoothedPointingHit)),
-                              centrePointingGame: share(results.map(\.centrePointingHit)), results: results, skipped: skipped)
+        let summary = Summary(baseline: baseline.description, results: results, skipped: skipped)
+        printReport(summary, steps: steps, rule: rule)
+        for line in skipped { Console.err("skipped: \(line)") }
+        if let jsonOut { try FileOutput.writeJSON(summary, to: jsonOut) }
+    }
+
+    /// The checks of one fake: its most suspicious scored frame, that crop's maps from the trained and a
+    /// randomised detector, and the figures of both against the fake's blend mask.
+    struct FakeChecker {
+        let model: DetectorModel
+        /// The same architecture with random weights (model-parameter randomisation, Adebayo et al. 2018).
+        let randomised: DetectorModel
+        let scanner: VideoScanner
+        let ig: IntegratedGradients
+        let pictures: String?
+        let mapsFolder: String?
+
+        init(model: DetectorModel, steps: Int, rule: QuadratureRule, baseline: Baseline, smoothing: IntegratedGradients.Smoothing?,
+             pictures: String?, mapsFolder: String?, detector: FaceDetector) {
+            self.model = model
+            randomised = DetectorModel(spatial: SpatialNetwork(configuration: model.spatial.configuration, seed: 987_654),
+                                       temporal: model.temporal, format: model.format)
+            scanner = VideoScanner(model: model, detector: detector)
+            ig = IntegratedGradients(.init(steps: steps, rule: rule, baseline: baseline, normalization: .identity(channels: 3),
+                                           smoothing: smoothing))
+            self.pictures = pictures
+            self.mapsFolder = mapsFolder
+        }
+
+        /// The fake's figures, or nil when no face was scored in it.
+        func check(_ entry: ManipulationEntry, in set: ManipulationSet) throws -> FakeResult? {
+            let s = model.format.size
+            let scan = try scanner.scan(path: set.absolutePath(entry.path), options: ScanOptions(sampling: .init(sampling: .evenlySpaced(8))))
+            guard let worst = scan.mostSuspiciousTrackIndex else { return nil }
+            let track = scan.tracks[worst]
+            let position = track.frames.indices.max { track.frames[$0].probability < track.frames[$1].probability }!
+            let frame = track.frames[position]
+            let crop = scan.evidence[worst].crops[position]
+            let input = model.format.tensorValues(crop)
+            let trained = try ig.attribute(DetectorAttributionModel(model: model), inputs: input, count: 1)[0]
+            let random = try ig.attribute(DetectorAttributionModel(model: randomised), inputs: input, count: 1)[0]
+            let maskImage = try loadMaskFrame(set.absolutePath(entry.mask!), index: frame.index)
+            let mask = maskImage.resampled(box: frame.cropBox, width: s, height: s).luma().values.map { $0 / 255 }
+            let fileStem = "\(entry.path.replacingOccurrences(of: "/", with: "_"))-frame\(frame.index)"
+            if let pictures {
+                try FileOutput.write(Data(sideBySide(crop: crop, mask: mask, map: trained.channelSum).pngData()),
+                                     to: "\(pictures)/\(fileStem).png")
+            }
+            if let mapsFolder {
+                try writeMaps(to: "\(mapsFolder)/\(fileStem).safetensors", crop: input, mask: mask, trained: trained, random: random,
+                              video: entry.path, method: entry.method ?? "unknown", frameIndex: frame.index)
+            }
+            let agreement = Faithfulness.maskAgreement(map: trained.channelSum, mask: mask, width: s, height: s, dilation: 8)
+            let randomAgreement = Faithfulness.maskAgreement(map: random.channelSum, mask: mask, width: s, height: s, dilation: 8)
+            var centreMap = [Float](repeating: 0, count: s * s)
+            centreMap[(s / 2) * s + s / 2] = 1
+            let centreAgreement = Faithfulness.maskAgreement(map: centreMap, mask: mask, width: s, height: s, dilation: 8,
+                                                             peakSmoothing: 0)
+            let blurred = model.format.tensorValues(crop.gaussianBlurred(sigma: 8))
+            let deletion = try Faithfulness.deletion(model: DetectorAttributionModel(model: model), input: input,
+                                                     map: trained.channelSum, replacement: blurred)
+            return FakeResult(path: entry.path, method: entry.method ?? "unknown", frameIndex: frame.index,
+                              probability: frame.probability,
+                              randomisationSpearman: Faithfulness.spearman(trained.channelSum, random.channelSum, absolute: true),
+                              deletionAreaBetween: deletion.areaBetween, positiveShareInMask: agreement.positiveShareInMask,
+                              maskAreaShare: agreement.maskAreaShare, enrichment: agreement.enrichment,
+                              patchEnrichment: agreement.patchEnrichment,
+                              pointingHit: agreement.pointingHit, smoothedPointingHit: agreement.smoothedPointingHit,
+                              randomModelSmoothedPointingHit: randomAgreement.smoothedPointingHit,
+                              centrePointingHit: centreAgreement.pointingHit,
+                              relativeCompletenessError: trained.relativeCompletenessError)
+        }
+
+        /// Crop | blend mask | heat map, side by side, for checking the mask geometry by eye.
+        func sideBySide(crop: RGBImage, mask: [Float], map: [Float]) -> RGBImage {
+            let s = model.format.size
+            let heat = AttributionHeatmap.image(map: map, width: s, height: s, crop: crop, smoothing: AttributionHeatmap.displaySmoothing)
+            let maskRGB = RGBImage(width: s, height: s, pixels: mask.flatMap { value -> [UInt8] in
+                let v = UInt8(max(0, min(255, value * 255))); return [v, v, v] })
+            var canvas = RGBImage(width: 3 * s, height: s)
+            for (panel, image) in [crop, maskRGB, heat].enumerated() {
+                for y in 0..<s { for x in 0..<s { canvas[panel * s + x, y] = image[x, y] } }
+            }
+            return canvas
+        }
+    }
+
+    static func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+    static func share(_ flags: [Bool]) -> Double { Double(flags.filter { $0 }.count) / Double(max(flags.count, 1)) }
+
+    /// The figures over all fakes, then per method.
+    static func printReport(_ summary: Summary, steps: Int, rule: QuadratureRule) {
+        let results = summary.results
         Console.out(String(format: "fakes checked: %d (%d skipped); integrated gradients from a %@ baseline, %d steps, %@ rule",
-                           results.count, skipped.count, baseline.description, steps, rule.rawValue))
+                           results.count, summary.skipped.count, summary.baseline, steps, rule.rawValue))
         Console.out(String(format: "randomisation: mean Spearman |map| trained vs random weights %.3f (low is good)", summary.meanRandomisationSpearman))
         Console.out(String(format: "deletion: mean area between random and attribution curves %.4f; attribution faster in %.0f%% of fakes",
                            summary.meanDeletionAreaBetween, 100 * summary.deletionBetterThanRandom))
@@ -211,8 +258,6 @@ enum FaithfulnessCommand: Command {
                                100 * share(of.map(\.pointingHit)), 100 * share(of.map(\.smoothedPointingHit)),
                                mean(of.map(\.deletionAreaBetween))))
         }
-        for line in skipped { Console.err("skipped: \(line)") }
-        if let jsonOut { try FileOutput.writeJSON(summary, to: jsonOut) }
     }
 
     /// One fake's crop, mask and both attribution maps as safetensors, written whole or not at all.
