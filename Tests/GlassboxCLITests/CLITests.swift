@@ -233,6 +233,15 @@ struct CLITests {
         #expect(archive.metadata["baseline"] == trained.baseline.description)
     }
 
+    @Test func explainRegionLinesShowNetContributionBesidePositiveShare() {
+        let lines = ExplainCommand.regionLines([
+            RegionShare(region: .eyes, positiveShare: 0.149, areaShare: 0.099, signedSum: -5.28),
+            RegionShare(region: .background, positiveShare: 0.532, areaShare: 0.385, signedSum: 5.52),
+        ])
+        #expect(lines == ["  eyes       net   -5.28,  14.9% of positive attribution,   9.9% of the crop",
+                          "  background net   +5.52,  53.2% of positive attribution,  38.5% of the crop"])
+    }
+
     @Test func atomicWritesLeaveNoPartialFile() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }

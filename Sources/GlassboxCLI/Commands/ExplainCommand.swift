@@ -17,9 +17,9 @@ enum ExplainCommand: Command {
 
     --frame N      explains decoded frame N: tracks faces over the second around it, computes the
                    integrated-gradients map of each face's crop in that frame (fake logit, blurred
-                   baseline unless --baseline), writes the heatmap PNG and the raw map (safetensors) to --out (default
-                   out/explain), and prints the completeness error and the share of attribution per
-                   face region.
+                   baseline unless --baseline), writes the heatmap PNG and the raw map (safetensors)
+                   to --out (default out/explain), and prints the completeness error and, per face
+                   region, its net contribution to the logit and its share of positive attribution.
     --ablate IDS   scans FILE, then switches the given sparse-autoencoder features off in every
                    frame's embedding (the embedding minus those features' decoded contribution) and
                    prints the verdict before and after, per track and for the video: what the
@@ -101,17 +101,26 @@ enum ExplainCommand: Command {
             Console.out(String(format: "track %d, frame %d: p(fake) %.3f, IG %@ %d steps, completeness error %.3f%%",
                                track.id, index, score.probability, attribution.rule.rawValue as NSString, attribution.steps,
                                100 * attribution.relativeCompletenessError))
-            for region in AttributionSummary.regions(map: map, width: s, height: s, faceBox: faceBox) {
-                let name = region.region.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
-                Console.out("  " + name + String(format: " %5.1f%% of positive attribution, %5.1f%% of the crop",
-                                                 100 * region.positiveShare, 100 * region.areaShare))
-            }
+            // Net contributions add up to the logit's rise over the baseline (completeness); the
+            // positive share also counts the positive halves of cancelling speckle.
+            Console.out(String(format: "  fake logit %+.2f over the %@ baseline; by region, net contribution and share of positive attribution:",
+                               attribution.inputLogit - attribution.baselineLogit, attribution.baseline.description as NSString))
+            for line in regionLines(AttributionSummary.regions(map: map, width: s, height: s, faceBox: faceBox)) { Console.out(line) }
             Console.out("  heatmap: \(heatmap)")
         }
         guard found else { throw CLIError.dataError("\(path): no face was scored in frame \(index)") }
         let rawMaps = "\(out)/frame\(index).attributions.safetensors"
         try FileOutput.write(Data(try archive.serialized()), to: rawMaps)
         Console.out("raw maps: \(rawMaps)")
+    }
+
+    /// One line per face region: net contribution to the logit, share of positive attribution, share of the crop.
+    static func regionLines(_ regions: [RegionShare]) -> [String] {
+        regions.map { region in
+            "  " + region.region.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: " net %+7.2f, %5.1f%% of positive attribution, %5.1f%% of the crop",
+                         region.signedSum, 100 * region.positiveShare, 100 * region.areaShare)
+        }
     }
 
     static func ablateFeatures(_ path: String, ids: Set<Int>, scanner: VideoScanner, model: DetectorModel, sae: SparseAutoencoder) throws {
