@@ -23,6 +23,8 @@ extension Tag { @Tag static var slow: Self }
             var relativeCompletenessError: Double
         }
         var baseline: String
+        var steps: Int
+        var rule: String
         var fakes: Int
         var results: [Result]
     }
@@ -42,7 +44,8 @@ extension Tag { @Tag static var slow: Self }
                                      "--baseline", "black", "--json", json, "--maps", maps]) == .ok)
 
         let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
-        #expect(summary.baseline == "black" && summary.fakes == 1 && summary.results.count == 1)
+        #expect(summary.baseline == "black" && summary.steps == 4 && summary.rule == "trapezoid")
+        #expect(summary.fakes == 1 && summary.results.count == 1)
         #expect(summary.results.map(\.method) == ["regionSplice"])
         for result in summary.results {
             #expect(result.maskAreaShare > 0 && result.maskAreaShare < 1, "the mask covers part of the crop")

@@ -71,6 +71,9 @@ enum FaithfulnessCommand: Command {
 
     struct Summary: Codable {
         var baseline: String
+        /// Integrated-gradients steps and quadrature rule of every map.
+        var steps: Int
+        var rule: String
         var fakes: Int
         var meanRandomisationSpearman: Double
         var meanDeletionAreaBetween: Double
@@ -87,9 +90,11 @@ enum FaithfulnessCommand: Command {
         var skipped: [String]
 
         /// Means and shares over `results`.
-        init(baseline: String, results: [FakeResult], skipped: [String]) {
+        init(baseline: String, steps: Int, rule: QuadratureRule, results: [FakeResult], skipped: [String]) {
             let mean = FaithfulnessCommand.mean, share = FaithfulnessCommand.share
             self.baseline = baseline
+            self.steps = steps
+            self.rule = rule.rawValue
             fakes = results.count
             meanRandomisationSpearman = mean(results.map(\.randomisationSpearman))
             meanDeletionAreaBetween = mean(results.map(\.deletionAreaBetween))
@@ -142,8 +147,8 @@ enum FaithfulnessCommand: Command {
         }
         bar.finish()
         guard !results.isEmpty else { throw CLIError.dataError("no fake could be checked: \(skipped.joined(separator: "; "))") }
-        let summary = Summary(baseline: baseline.description, results: results, skipped: skipped)
-        printReport(summary, steps: steps, rule: rule)
+        let summary = Summary(baseline: baseline.description, steps: steps, rule: rule, results: results, skipped: skipped)
+        printReport(summary)
         for line in skipped { Console.err("skipped: \(line)") }
         if let jsonOut { try FileOutput.writeJSON(summary, to: jsonOut) }
     }
@@ -233,10 +238,10 @@ enum FaithfulnessCommand: Command {
     static func share(_ flags: [Bool]) -> Double { Double(flags.filter { $0 }.count) / Double(max(flags.count, 1)) }
 
     /// The figures over all fakes, then per method.
-    static func printReport(_ summary: Summary, steps: Int, rule: QuadratureRule) {
+    static func printReport(_ summary: Summary) {
         let results = summary.results
         Console.out(String(format: "fakes checked: %d (%d skipped); integrated gradients from a %@ baseline, %d steps, %@ rule",
-                           results.count, summary.skipped.count, summary.baseline, steps, rule.rawValue))
+                           results.count, summary.skipped.count, summary.baseline, summary.steps, summary.rule))
         Console.out(String(format: "randomisation: mean Spearman |map| trained vs random weights %.3f (low is good)", summary.meanRandomisationSpearman))
         Console.out(String(format: "deletion: mean area between random and attribution curves %.4f; attribution faster in %.0f%% of fakes",
                            summary.meanDeletionAreaBetween, 100 * summary.deletionBetterThanRandom))
