@@ -188,29 +188,31 @@ enum FaithfulnessCommand: Command {
             let input = model.format.tensorValues(crop)
             let trained = try ig.attribute(DetectorAttributionModel(model: model), inputs: input, count: 1)[0]
             let random = try ig.attribute(DetectorAttributionModel(model: randomised), inputs: input, count: 1)[0]
+            // `channelSum` builds a new array on every read: take each map once.
+            let trainedMap = trained.channelSum, randomMap = random.channelSum
             let maskImage = try loadMaskFrame(set.absolutePath(entry.mask!), index: frame.index)
             let mask = maskImage.resampled(box: frame.cropBox, width: s, height: s).luma().values.map { $0 / 255 }
             let fileStem = "\(entry.path.replacingOccurrences(of: "/", with: "_"))-frame\(frame.index)"
             if let pictures {
-                try FileOutput.write(Data(sideBySide(crop: crop, mask: mask, map: trained.channelSum).pngData()),
+                try FileOutput.write(Data(sideBySide(crop: crop, mask: mask, map: trainedMap).pngData()),
                                      to: "\(pictures)/\(fileStem).png")
             }
             if let mapsFolder {
                 try writeMaps(to: "\(mapsFolder)/\(fileStem).safetensors", crop: input, mask: mask, trained: trained, random: random,
                               video: entry.path, method: entry.method ?? "unknown", frameIndex: frame.index)
             }
-            let agreement = Faithfulness.maskAgreement(map: trained.channelSum, mask: mask, width: s, height: s, dilation: 8)
-            let randomAgreement = Faithfulness.maskAgreement(map: random.channelSum, mask: mask, width: s, height: s, dilation: 8)
+            let agreement = Faithfulness.maskAgreement(map: trainedMap, mask: mask, width: s, height: s, dilation: 8)
+            let randomAgreement = Faithfulness.maskAgreement(map: randomMap, mask: mask, width: s, height: s, dilation: 8)
             var centreMap = [Float](repeating: 0, count: s * s)
             centreMap[(s / 2) * s + s / 2] = 1
             let centreAgreement = Faithfulness.maskAgreement(map: centreMap, mask: mask, width: s, height: s, dilation: 8,
                                                              peakSmoothing: 0)
             let blurred = model.format.tensorValues(crop.gaussianBlurred(sigma: 8))
             let deletion = try Faithfulness.deletion(model: DetectorAttributionModel(model: model), input: input,
-                                                     map: trained.channelSum, replacement: blurred)
+                                                     map: trainedMap, replacement: blurred)
             return FakeResult(path: entry.path, method: entry.method ?? "unknown", frameIndex: frame.index,
                               probability: frame.probability,
-                              randomisationSpearman: Faithfulness.spearman(trained.channelSum, random.channelSum, absolute: true),
+                              randomisationSpearman: Faithfulness.spearman(trainedMap, randomMap, absolute: true),
                               deletionAreaBetween: deletion.areaBetween, positiveShareInMask: agreement.positiveShareInMask,
                               maskAreaShare: agreement.maskAreaShare, enrichment: agreement.enrichment,
                               patchEnrichment: agreement.patchEnrichment,
