@@ -73,19 +73,16 @@ enum ScanCommand: Command {
         let smoothingOption = try arguments.option("--smoothgrad")
         let smoothing = try SmoothGradOption.parse(smoothingOption)
         if noExplain && smoothingOption != nil { throw CLIError.usage("--smoothgrad sets the attribution maps; --no-explain makes none") }
-        let stepsOption = try arguments.option("--steps")
+        let steps = try arguments.int("--steps", range: 2...1024)
         let ruleOption = try arguments.option("--rule")
-        if noExplain && (stepsOption != nil || ruleOption != nil) {
+        if noExplain && (steps != nil || ruleOption != nil) {
             throw CLIError.usage("--steps and --rule set the attribution maps; --no-explain makes none")
         }
         var settings = ExplanationSettings()
         settings.baseline = baseline
         settings.smoothing = smoothing
         settings.rule = try QuadratureOption.parse(ruleOption)
-        if let stepsOption {
-            guard let n = Int(stepsOption), (2...1024).contains(n) else { throw CLIError.usage("--steps expects 2...1024, got '\(stepsOption)'") }
-            settings.steps = n
-        }
+        if let steps { settings.steps = steps }
         let inputs = arguments.positionals()
         try arguments.finish()
         guard !inputs.isEmpty else { throw CLIError.usage("give a video FILE (or folders/files with --jsonl)") }

@@ -59,7 +59,13 @@ public struct Arguments {
 
     /// Consumes an integer option, with a range check.
     public mutating func int(_ name: String, default fallback: Int, range: ClosedRange<Int>? = nil) throws -> Int {
-        guard let text = try option(name) else { return fallback }
+        try int(name, range: range) ?? fallback
+    }
+
+    /// Consumes an integer option, with a range check; nil when absent (for options whose mere
+    /// presence matters, such as one that conflicts with another flag).
+    public mutating func int(_ name: String, range: ClosedRange<Int>? = nil) throws -> Int? {
+        guard let text = try option(name) else { return nil }
         guard let value = Int(text) else { throw CLIError.usage("\(name) expects an integer, got '\(text)'") }
         if let range, !range.contains(value) {
             throw CLIError.usage("\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
