@@ -45,6 +45,6 @@ let package = Package(
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "NN", "Tensor", "Imaging", "Randomness"]),
         .testTarget(name: "RobustnessTests", dependencies: ["Robustness", "Randomness"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Detector", "Explain", "Robustness", "Faces", "VideoIO", "NN"]),
-        .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI", "VideoIO", "Imaging", "Explain"]),
+        .testTarget(name: "GlassboxCLITests", dependencies: ["GlassboxCLI", "VideoIO", "Imaging", "Explain", "Faces"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Explain
+import Faces
 import Foundation
 import Testing
 @testable import GlassboxCLI
@@ -12,27 +13,10 @@ extension Tag { @Tag static var slow: Self }
     static let repository = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    struct Summary: Decodable {
-        struct Result: Decodable {
-            var path: String
-            var method: String
-            var frameIndex: Int
-            var maskAreaShare: Double
-            var enrichment: Double
-            var patchEnrichment: Double
-            var relativeCompletenessError: Double
-        }
-        var baseline: String
-        var steps: Int
-        var rule: String
-        var fakes: Int
-        var results: [Result]
-    }
-
     @Test(.tags(.slow)) func synthesizedFakeGetsFiguresAndMapsFile() throws {
         let portrait = Self.repository.appendingPathComponent(".cache/data/skimage/astronaut.png").path
         guard FileManager.default.fileExists(atPath: portrait) else { print("skipped: \(portrait) missing (run scripts/fetch-data.sh)"); return }
-        guard FileManager.default.fileExists(atPath: "/usr/share/opencv4/haarcascades") else { print("skipped: no cascades"); return }
+        guard FileManager.default.fileExists(atPath: FaceDetector.cascadeDirectory) else { print("skipped: no cascades (apt-get install opencv-data)"); return }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-faithfulness-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let set = folder.appendingPathComponent("set").path, maps = folder.appendingPathComponent("maps").path
@@ -43,7 +27,7 @@ extension Tag { @Tag static var slow: Self }
         #expect(GlassboxCommand.run(["faithfulness", set, "--weights", detector, "--max", "1", "--steps", "4", "--rule", "trapezoid",
                                      "--baseline", "black", "--json", json, "--maps", maps]) == .ok)
 
-        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+        let summary = try JSONDecoder().decode(FaithfulnessCommand.Summary.self, from: Data(contentsOf: URL(fileURLWithPath: json)))
         #expect(summary.baseline == "black" && summary.steps == 4 && summary.rule == "trapezoid")
         #expect(summary.fakes == 1 && summary.results.count == 1)
         #expect(summary.results.map(\.method) == ["regionSplice"])
